@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` (install + start the bot) and `make test`.
+# Every target is idempotent: a second run only redoes what changed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+DEMO   := .cache/demo_photos
+INDEX  := assets/index.bin
+
+.PHONY: install test run bench demo clean
+
+install: $(STAMP) $(INDEX)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+# The demo gallery: real photos of two people from the face_recognition sdist.
+# Skipped when assets/ already holds a gallery (a real one is never overwritten).
+$(INDEX): | $(STAMP)
+	$(PY) -m gallery.demo --out $(DEMO)
+	$(PY) build_embeddings.py --photos $(DEMO)
+	$(PY) build_index.py
+
+demo: $(STAMP)
+	rm -f $(INDEX)
+	$(MAKE) $(INDEX)
+
+test: install
+	$(PY) -m pytest
+
+run: install
+	$(PY) bot.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache

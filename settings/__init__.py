@@ -1,0 +1,147 @@
+"""Typed view of config.yaml.
+
+One loader for every entry point, so a key is spelled once and a typo in the
+YAML fails at start-up instead of at the first photo.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+@dataclass(frozen=True)
+class Paths:
+    photos: Path = Path("photos")
+    assets: Path = Path("assets")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    detect_size: int = 800
+    upsample_fallback: bool = True
+    max_pixels: int = 40_000_000
+    max_bytes: int = 20 * 1024 * 1024
+    max_faces: int = 10
+    min_face_px: int = 20
+    jitters: int = 0
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    workers: int = 0
+    max_pending: int = 64
+    job_timeout_s: float = 30.0
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class GalleryConfig:
+    jitters: int = 1
+    min_eye_distance: float = 20.0
+    max_roll: float = 25.0
+    near_duplicate: float = 0.12
+    thumbnail_size: int = 512
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    M: int = 16
+    efConstruction: int = 200
+    efSearch: int = 100
+    post: int = 0
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    top_k: int = 3
+    fold_factor: int = 8
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    min_similarity: float = 0.01
+    min_people: int = 2
+    prior_mean: float = 0.75
+    prior_std: float = 0.08
+
+
+@dataclass(frozen=True)
+class ScrapeConfig:
+    """Where scrape_photos.py collects celebrity photos (overridable for local tests)."""
+    sparql_endpoint: str = "https://query.wikidata.org/sparql"
+    commons_api: str = "https://commons.wikimedia.org/w/api.php"
+    user_agent: str = "lookalike-gallery-builder/1.0 (https://github.com/lookalike-bot/lookalike)"
+    thumb_width: int = 1024
+    concurrency: int = 4
+    retries: int = 5
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: Paths = field(default_factory=Paths)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    gallery: GalleryConfig = field(default_factory=GalleryConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    similarity: SimilarityConfig = field(default_factory=SimilarityConfig)
+    scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    source: Path | None = None
+
+    def replace(self, **sections: Any) -> "Config":
+        """Copy with some fields of some sections changed: replace(pool={"workers": 2})."""
+        changes = {
+            name: dataclasses.replace(getattr(self, name), **values) if isinstance(values, dict) else values
+            for name, values in sections.items()
+        }
+        return dataclasses.replace(self, **changes)
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: Any, where: str) -> T:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}")
+    values = {}
+    for name, value in data.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            values[name] = _build(type(default), value, f"{where}.{name}")
+        elif isinstance(default, Path):
+            values[name] = Path(value)
+        elif isinstance(default, bool):
+            values[name] = bool(value)
+        elif isinstance(default, (int, float)) and not isinstance(value, (int, float)):
+            raise ValueError(f"{where}.{name}: expected a number, got {value!r}")
+        else:
+            values[name] = type(default)(value) if isinstance(default, float) else value
+    return cls(**values)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read a YAML config; relative paths in it are taken from the file's folder."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    config = _build(Config, raw, path.name)
+    base = path.resolve().parent
+    paths = Paths(**{f.name: base / getattr(config.paths, f.name) for f in dataclasses.fields(Paths)})
+    return dataclasses.replace(config, paths=paths, source=path.resolve())
