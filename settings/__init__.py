@@ -70,9 +70,9 @@ class SearchConfig:
 @dataclass(frozen=True)
 class SimilarityConfig:
     min_similarity: float = 0.01
-    min_people: int = 2
-    prior_mean: float = 0.75
-    prior_std: float = 0.08
+    min_people: int = 10
+    prior_mean: float = 0.70
+    prior_std: float = 0.07
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""Embed the celebrity photo folders into the gallery in assets/.
+
+    python build_embeddings.py [--photos DIR] [--config FILE] [--workers N] [--jitters N]
+
+Reads DIR/<Person Name>/*.{jpg,jpeg,png,webp} (+ optional info.json), keeps
+photos with exactly one clear face, and writes embeddings, people metadata and
+one thumbnail per kept photo. Re-runs only embed photos not seen before.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from gallery.cache import EmbedCache, Entry
+from gallery.photos import content_hash, scan
+from gallery.select import REASONS, Candidate, select
+from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
+from settings import load_config
+from worker.pool import FacePool
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=Path, help="photo folder (default: paths.photos in the config)")
+    parser.add_argument("--config", type=Path, help="config file (default: config.yaml)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: pool.workers)")
+    parser.add_argument("--jitters", type=int, help="descriptor jitters (default: gallery.jitters)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config)
+    photos = args.photos or config.paths.photos
+    assets = config.paths.assets
+    jitters = config.gallery.jitters if args.jitters is None else args.jitters
+    started = time.perf_counter()
+
+    try:
+        people = scan(photos)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not people:
+        print(f"error: no person folders with photos in {photos}", file=sys.stderr)
+        return 2
+
+    files = [(pid, f) for pid, person in enumerate(people) for f in person.files]
+    hashes = {f: content_hash(f) for _, f in tqdm(files, desc="hashing", unit="photo", leave=False)}
+    cache = EmbedCache.load(assets, jitters)
+
+    def needs_embedding(h: str) -> bool:
+        entry = cache.entries.get(h)
+        return entry is None or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file())
+
+    todo: dict[str, Path] = {}
+    for _, f in files:
+        if needs_embedding(hashes[f]):
+            todo.setdefault(hashes[f], f)
+    print(f"{len(people)} people, {len(files)} photos, {len(files) - len(todo)} already embedded, "
+          f"{len(todo)} to embed (jitters={jitters})")
+
+    if todo:
+        workers = min(args.workers or config.pool.worker_count, len(todo))
+        path_hash = {str(p): h for h, p in todo.items()}
+        with FacePool(config.engine, config.pool, workers=workers) as pool:
+            results = pool.map_files(todo.values(), jitters=jitters, thumbnail_size=config.gallery.thumbnail_size)
+            for path, result in tqdm(results, total=len(todo), desc="embedding", unit="photo"):
+                h = path_hash[str(path)]
+                cache.entries[h] = Entry.from_result(result)
+                if len(result.faces) == 1 and result.thumbnail:
+                    atomic_write(assets / thumbnail_name(h), result.thumbnail)
+        cache.save(assets)
+
+    candidates = [Candidate(pid, f, hashes[f], cache.entries[hashes[f]]) for pid, f in files]
+    kept, skipped = select(candidates, config.gallery)
+    if not kept:
+        print("error: no photo passed the quality filter; nothing written", file=sys.stderr)
+        return 1
+
+    # People without a kept photo drop out; ids are renumbered densely.
+    used = sorted({c.person for c in kept})
+    new_id = {old: new for new, old in enumerate(used)}
+    gallery = Gallery(
+        vectors=np.array([c.entry.vector for c in kept], dtype=np.float32),
+        person_ids=np.array([new_id[c.person] for c in kept], dtype=np.int32),
+        faces=[{"file": f"{people[c.person].folder}/{c.file.name}", "hash": c.hash,
+                "thumbnail": thumbnail_name(c.hash), **people[c.person].attribution(c.file)} for c in kept],
+        people=[{"name": people[old].name, "folder": people[old].folder, **people[old].links()} for old in used],
+        assets=assets,
+    )
+    gallery.save(assets)
+    # Thumbnails of photos no longer in the folders go; those of current photos
+    # stay even when not kept, so a changed filter needs no re-embedding.
+    keep_thumbs = {Path(thumbnail_name(h)).name for h in hashes.values()}
+    for thumb in (assets / THUMBS).glob("*.jpg"):
+        if thumb.name not in keep_thumbs:
+            thumb.unlink()
+
+    print(f"kept {len(kept)} photos of {len(used)} people in {time.perf_counter() - started:.1f}s "
+          f"-> {assets}")
+    for reason, count in skipped.most_common():
+        print(f"  skipped {count:5d}  {REASONS[reason]}")
+    dropped = len(people) - len(used)
+    if dropped:
+        print(f"  {dropped} people had no usable photo and are not in the gallery")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

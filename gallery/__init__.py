@@ -1,0 +1,1 @@
+"""The celebrity gallery: photo folders in, embeddings + metadata + thumbnails out."""

@@ -1,0 +1,75 @@
+"""Bytes to an upright 8-bit RGB picture, refusing anything hostile early.
+
+The size checks run on the header, before any pixel is decoded, so a 1 KB
+decompression bomb costs microseconds, not gigabytes.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from worker.outcome import Outcome
+
+# Formats a phone, a browser or Telegram produce. Everything else (EPS, PSD,
+# exotic TIFF codecs...) is refused rather than handed to a rarely used decoder.
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO")
+
+
+class ImageRejected(Exception):
+    """The bytes are not a picture we will process; ``outcome`` says why."""
+
+    def __init__(self, outcome: Outcome, detail: str) -> None:
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+
+
+def decode_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image:
+    """Decode, apply the EXIF orientation and return an RGB image."""
+    if not data:
+        raise ImageRejected(Outcome.NOT_AN_IMAGE, "empty file")
+    if len(data) > max_bytes:
+        raise ImageRejected(Outcome.TOO_LARGE, f"{len(data)} bytes > {max_bytes}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise ImageRejected(Outcome.NOT_AN_IMAGE, "zero-sized image")
+            if width * height > max_pixels:
+                raise ImageRejected(Outcome.TOO_LARGE, f"{width}x{height} px > {max_pixels}")
+            image.load()  # first frame only for animations
+            image = ImageOps.exif_transpose(image)
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(Outcome.TOO_LARGE, type(exc).__name__) from None
+    except UnidentifiedImageError:
+        raise ImageRejected(Outcome.NOT_AN_IMAGE, "unknown image format") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError,
+            AttributeError, ZeroDivisionError, MemoryError) as exc:
+        # Pillow signals corrupt or truncated data with a zoo of exception types.
+        raise ImageRejected(Outcome.NOT_AN_IMAGE, f"corrupt image ({type(exc).__name__})") from None
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB without clipping or black transparency."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        # Pillow's own convert() clips values above 255 to white; rescale instead.
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") else max(float(array.max()), 255.0)
+        gray = np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

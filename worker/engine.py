@@ -1,0 +1,134 @@
+"""dlib face pipeline: detect on a small copy, describe at full resolution.
+
+HOG cost grows with pixels (and 4x per upsample), while the landmark and
+descriptor stages work on 150 px face chips whatever the photo size. So the
+detector sees a copy whose longer side is at most ``detect_size`` and the
+boxes are mapped back to the original for the two later stages.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import math
+import time
+
+import numpy as np
+from PIL import Image
+
+from settings import EngineConfig
+from worker.decode import ImageRejected, decode_image
+from worker.models import DESCRIPTOR, LANDMARKS, model_path
+from worker.outcome import EmbedResult, Face, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class FaceEngine:
+    """Holds the three dlib models; one per process (they cannot be pickled)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        import dlib  # imported here so the asyncio front never loads it
+
+        self.config = config
+        self._dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(str(model_path(LANDMARKS)))
+        self.descriptor = dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR)))
+
+    def embed(self, data: bytes, *, jitters: int | None = None,
+              thumbnail_size: int | None = None) -> EmbedResult:
+        """Every face in ``data``; never raises, the outcome says what happened."""
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        try:
+            image = decode_image(data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes)
+        except ImageRejected as exc:
+            return EmbedResult(exc.outcome, detail=exc.detail, timings={"decode": time.perf_counter() - start})
+        timings["decode"] = time.perf_counter() - start
+        try:
+            faces = self.faces_in(image, timings, self.config.jitters if jitters is None else jitters)
+            thumbnail = make_thumbnail(image, thumbnail_size) if thumbnail_size else None
+        except MemoryError:
+            return EmbedResult(Outcome.TOO_LARGE, detail="out of memory", timings=timings)
+        except Exception as exc:  # a dlib bug must cost one photo, not the worker
+            log.exception("face pipeline failed")
+            return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__, timings=timings)
+        outcome = Outcome.OK if faces else Outcome.NO_FACE
+        return EmbedResult(outcome, faces=faces, width=image.width, height=image.height,
+                           timings=timings, thumbnail=thumbnail)
+
+    def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int) -> list[Face]:
+        dlib = self._dlib
+        t0 = time.perf_counter()
+        small = image.copy()
+        small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
+                        reducing_gap=2.0)
+        small_pixels = np.asarray(small)
+        scale = image.width / small.width
+        rects, scores, _ = self.detector.run(small_pixels, 0, 0.0)
+        timings["detect"] = time.perf_counter() - t0
+        upsampled = False
+        if not rects and self.config.upsample_fallback:
+            t0 = time.perf_counter()
+            rects, scores, _ = self.detector.run(small_pixels, 1, 0.0)
+            timings["upsample"] = time.perf_counter() - t0
+            upsampled = True
+
+        t0 = time.perf_counter()
+        pixels = np.asarray(image)
+        found = []
+        for rect, score in zip(rects, scores):
+            box = dlib.rectangle(round(rect.left() * scale), round(rect.top() * scale),
+                                 round(rect.right() * scale), round(rect.bottom() * scale))
+            if box.width() >= self.config.min_face_px:
+                found.append((box, float(score)))
+        found.sort(key=lambda item: item[0].area(), reverse=True)
+        found = found[: self.config.max_faces]
+        shapes = dlib.full_object_detections()
+        for box, _ in found:
+            shapes.append(self.landmarks(pixels, box))
+        timings["landmarks"] = time.perf_counter() - t0
+        if not found:
+            return []
+
+        t0 = time.perf_counter()
+        vectors = self.descriptor.compute_face_descriptor(pixels, shapes, jitters)
+        timings["descriptor"] = time.perf_counter() - t0
+
+        faces = []
+        for (box, score), shape, vector in zip(found, shapes, vectors):
+            eye_distance, roll = eye_geometry(shape)
+            faces.append(Face(
+                box=(max(box.left(), 0), max(box.top(), 0),
+                     min(box.right(), image.width - 1), min(box.bottom(), image.height - 1)),
+                vector=np.array(vector, dtype=np.float32),
+                score=score, width=int(box.width()),
+                eye_distance=eye_distance, roll=roll, upsampled=upsampled,
+            ))
+        return faces
+
+
+def eye_geometry(shape) -> tuple[float, float]:
+    """Eye-centre distance (px) and roll (degrees) from dlib's 5-point landmarks.
+
+    Points 0-1 and 2-3 are the corners of the two eyes; 4 is under the nose.
+    """
+    p = [(shape.part(i).x, shape.part(i).y) for i in range(4)]
+    a = ((p[0][0] + p[1][0]) / 2, (p[0][1] + p[1][1]) / 2)
+    b = ((p[2][0] + p[3][0]) / 2, (p[2][1] + p[3][1]) / 2)
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    roll = math.degrees(math.atan2(dy, dx))
+    if roll > 90:
+        roll -= 180
+    elif roll < -90:
+        roll += 180
+    return math.hypot(dx, dy), roll
+
+
+def make_thumbnail(image: Image.Image, size: int) -> bytes:
+    """A small JPEG the bot can send instead of the raw gallery photo."""
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    return out.getvalue()

@@ -1,0 +1,180 @@
+"""A pool of face-engine processes for the bot (async) and the scripts (batch).
+
+pebble's ProcessPool is used rather than concurrent.futures because it tracks
+which worker runs which job: when a worker dies (segfault, OOM kill) or runs
+past the per-job time limit, only that job fails and a fresh worker takes its
+place, whereas a ProcessPoolExecutor breaks and fails every queued job.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pebble
+
+from settings import EngineConfig, PoolConfig
+from worker.outcome import EmbedResult, Outcome
+
+log = logging.getLogger(__name__)
+
+# One thread per worker for every math library dlib or numpy may use: the pool
+# already has one process per core, nested threads only fight over the cores.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+_engine = None  # the FaceEngine of this worker process
+
+
+def _init_worker(config: EngineConfig) -> None:
+    global _engine
+    for name in THREAD_VARS:
+        os.environ[name] = "1"
+    from worker.engine import FaceEngine
+
+    _engine = FaceEngine(config)
+
+
+def _embed(data: bytes, jitters: int | None, thumbnail_size: int | None) -> EmbedResult:
+    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size)
+
+
+def _embed_file(path: str, jitters: int | None, thumbnail_size: int | None) -> EmbedResult:
+    # The scripts send paths, not bytes: the worker reads the file itself and
+    # nothing large crosses the pipe.
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return EmbedResult(Outcome.NOT_AN_IMAGE, detail=f"unreadable file ({type(exc).__name__})")
+    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size)
+
+
+def _worker_pid() -> int:
+    return os.getpid()
+
+
+class FacePool:
+    """Face engines in worker processes, with a bounded number of pending jobs."""
+
+    def __init__(self, engine: EngineConfig, pool: PoolConfig, workers: int | None = None) -> None:
+        self.engine_config = engine
+        self.config = pool
+        self.workers = workers or pool.worker_count
+        for name in THREAD_VARS:
+            os.environ.setdefault(name, "1")
+        self._pool = pebble.ProcessPool(
+            max_workers=self.workers,
+            initializer=_init_worker,
+            initargs=(engine,),
+            context=multiprocessing.get_context("spawn"),
+        )
+        self._slots: asyncio.Semaphore | None = None
+        self.pending = 0  # jobs submitted and not finished (queue depth for metrics)
+
+    # -- lifecycle ---------------------------------------------------------
+    def close(self, wait: bool = True) -> None:
+        """Finish the jobs already taken, then stop the workers."""
+        self._pool.close()
+        if wait:
+            self._pool.join()
+
+    def kill(self) -> None:
+        self._pool.stop()
+        self._pool.join()
+
+    def __enter__(self) -> "FacePool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def warm_up(self, timeout: float = 120.0) -> None:
+        """Block until every worker has loaded its models (for /healthz and benchmarks)."""
+        futures = [self._pool.schedule(_worker_pid) for _ in range(self.workers * 2)]
+        concurrent.futures.wait(futures, timeout=timeout)
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in multiprocessing.active_children() if p.pid]
+
+    # -- jobs --------------------------------------------------------------
+    def submit(self, data: bytes, *, jitters: int | None = None,
+               thumbnail_size: int | None = None) -> concurrent.futures.Future:
+        return self._schedule(_embed, data, jitters, thumbnail_size)
+
+    def submit_file(self, path: str | Path, *, jitters: int | None = None,
+                    thumbnail_size: int | None = None) -> concurrent.futures.Future:
+        return self._schedule(_embed_file, str(path), jitters, thumbnail_size)
+
+    def _schedule(self, fn, *args) -> concurrent.futures.Future:
+        self.pending += 1
+        future = self._pool.schedule(fn, args=args, timeout=self.config.job_timeout_s)
+        future.add_done_callback(self._job_done)
+        return future
+
+    def _job_done(self, _future: concurrent.futures.Future) -> None:
+        self.pending -= 1
+
+    @staticmethod
+    def result_of(future: concurrent.futures.Future) -> EmbedResult:
+        """The job's result, with a dead worker or a time-out turned into an outcome."""
+        try:
+            return future.result()
+        except concurrent.futures.TimeoutError:
+            return EmbedResult(Outcome.TIMEOUT, detail="job time limit exceeded")
+        except pebble.ProcessExpired as exc:
+            return EmbedResult(Outcome.WORKER_DIED, detail=f"worker exit code {exc.exitcode}")
+        except concurrent.futures.CancelledError:
+            raise
+        except Exception as exc:  # e.g. a pickling error; never let it reach the caller raw
+            log.error("pool job failed: %s", type(exc).__name__)
+            return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__)
+
+    async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True) -> EmbedResult:
+        """Embed one photo without blocking the event loop.
+
+        At most ``max_pending`` jobs are in the pool at once; beyond that a
+        caller waits for a slot, or with ``wait=False`` gets a BUSY outcome.
+        """
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.max_pending)
+        if not wait and self._slots.locked():
+            return EmbedResult(Outcome.BUSY, detail="pool queue full")
+        async with self._slots:
+            future = self.submit(data, jitters=jitters)
+            try:
+                await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
+            except Exception:
+                pass  # turned into an outcome below
+            return self.result_of(future)
+
+    def embed_sync(self, data: bytes, *, jitters: int | None = None) -> EmbedResult:
+        return self.result_of(self.submit(data, jitters=jitters))
+
+    def map_files(self, paths: Iterable[str | Path], *, jitters: int | None = None,
+                  thumbnail_size: int | None = None) -> Iterator[tuple[Path, EmbedResult]]:
+        """Embed many files, yielding (path, result) in completion order.
+
+        Keeps at most ``max_pending`` jobs queued so a 100k-photo folder does
+        not turn into 100k futures at once.
+        """
+        todo = iter(paths)
+        running: dict[concurrent.futures.Future, Path] = {}
+
+        def refill() -> None:
+            for path in todo:
+                running[self.submit_file(path, jitters=jitters, thumbnail_size=thumbnail_size)] = Path(path)
+                if len(running) >= self.config.max_pending:
+                    break
+
+        refill()
+        while running:
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                yield running.pop(future), self.result_of(future)
+            refill()
