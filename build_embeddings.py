@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     for _, f in files:
         if needs_embedding(hashes[f]):
             todo.setdefault(hashes[f], f)
-    print(f"{len(people)} people, {len(files)} photos, {len(files) - len(todo)} already embedded, "
-          f"{len(todo)} to embed (jitters={jitters})")
+    distinct = len(set(hashes.values()))
+    print(f"{len(people)} people, {len(files)} photos ({distinct} distinct), {distinct - len(todo)} already "
+          f"embedded, {len(todo)} to embed (jitters={jitters})")
 
     if todo:
         workers = min(args.workers or config.pool.worker_count, len(todo))

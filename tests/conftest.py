@@ -1,0 +1,84 @@
+"""Shared fixtures: real photos, real models, a demo gallery built by the real scripts."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from gallery.demo import build_demo_photos, test_images as fetch_test_images
+from settings import DEFAULT_CONFIG, Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_config(path: Path, **overrides: dict) -> Path:
+    """A copy of config.yaml with some sections changed; paths may be absolute."""
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def run_script(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run one of the entry points as a user would, from the repository root."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def jpeg(image: Image.Image, **save: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, **save)
+    return out.getvalue()
+
+
+def side_by_side(*images: Image.Image) -> Image.Image:
+    """A real group photo stand-in: real face photos pasted next to each other."""
+    height = max(im.height for im in images)
+    canvas = Image.new("RGB", (sum(im.width for im in images), height), "white")
+    x = 0
+    for im in images:
+        canvas.paste(im.convert("RGB"), (x, 0))
+        x += im.width
+    return canvas
+
+
+@pytest.fixture(scope="session")
+def images() -> Path:
+    return fetch_test_images()
+
+
+@pytest.fixture(scope="session")
+def photo(images: Path):
+    def read(name: str) -> bytes:
+        return (images / name).read_bytes()
+    return read
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def engine(config: Config):
+    from worker.engine import FaceEngine
+    return FaceEngine(config.engine)
+
+
+@pytest.fixture(scope="session")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config whose assets/ holds the demo gallery, built by the real scripts."""
+    root = tmp_path_factory.mktemp("demo")
+    photos = build_demo_photos(root / "photos")
+    cfg = write_config(root / "config.yaml", paths={"photos": photos, "assets": root / "assets"},
+                       pool={"workers": 2})
+    for script in ("build_embeddings.py", "build_index.py"):
+        done = run_script(script, "--config", cfg)
+        assert done.returncode == 0, done.stderr
+    return cfg

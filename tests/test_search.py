@@ -1,0 +1,141 @@
+"""Similarity maths, calibration, exact search and the HNSW index."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gallery.store import Gallery
+from search import calibration
+from search.exact import exact_knn, nearest_other_person
+from search.index import FaceIndex, fold_by_person, knn, load_hnsw, new_hnsw
+from search.similarity import percent, similarity
+from settings import IndexConfig, load_config
+
+
+def test_similarity_is_half_at_the_mean_and_falls_monotonically():
+    assert similarity(0.6, 0.6, 0.05) == pytest.approx(0.5)
+    d = np.linspace(0.0, 1.5, 301)
+    s = similarity(d, 0.6, 0.05)
+    assert np.all(np.diff(s) <= 0) and s[0] == pytest.approx(1.0) and s[-1] < 1e-6
+    assert similarity(0.65, 0.6, 0.05) == pytest.approx(0.158655, abs=1e-5)  # one std: 1 - Phi(1)
+    assert similarity(2.0, 0.6, 0.05, floor=0.01) == 0.01
+    with pytest.raises(ValueError):
+        similarity(0.5, 0.6, 0.0)
+
+
+def test_percent_never_claims_a_perfect_match_unless_identical():
+    assert percent(0.999) == 99 and percent(1.0) == 100 and percent(0.456) == 46 and percent(0.0) == 0
+
+
+def test_calibration_fits_a_normal_and_flags_a_bad_fit():
+    rng = np.random.default_rng(1)
+    good = calibration.fit(rng.normal(0.7, 0.05, 5000))
+    assert good.mean == pytest.approx(0.7, abs=0.005) and good.std == pytest.approx(0.05, abs=0.005)
+    assert good.ks_statistic < 0.03 and sum(good.histogram["counts"]) == 5000
+    bimodal = calibration.fit(np.concatenate([rng.normal(0.4, 0.02, 2500), rng.normal(0.9, 0.02, 2500)]))
+    assert bimodal.ks_statistic > 0.1
+    assert calibration.Calibration.from_json(good.to_json()) == good
+    with pytest.raises(ValueError):
+        calibration.fit(np.array([0.5]))
+
+
+def test_exact_search_matches_brute_force_and_returns_plain_l2():
+    rng = np.random.default_rng(2)
+    base, queries = rng.normal(size=(500, 128)), rng.normal(size=(20, 128))
+    ids, dists = exact_knn(queries, base, 5)
+    for q, row_ids, row_d in zip(queries, ids, dists):
+        brute = np.linalg.norm(base - q, axis=1)
+        assert list(row_ids) == list(np.argsort(brute)[:5])
+        np.testing.assert_allclose(row_d, np.sort(brute)[:5], rtol=1e-9)
+
+
+def test_nearest_other_person_ignores_the_same_person():
+    vectors = np.array([[0.0, 0], [0.1, 0], [1.0, 0], [3.0, 0]])
+    people = np.array([0, 0, 1, 2])
+    np.testing.assert_allclose(nearest_other_person(vectors, people), [1.0, 0.9, 0.9, 2.0])
+
+
+def gallery_like(real: np.ndarray, n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic faces drawn around real descriptors: each person is a real
+    face plus noise of the size seen between photos of one person."""
+    rng = np.random.default_rng(seed)
+    people = n // 4
+    centres = real[rng.integers(0, len(real), people)] + rng.normal(0, 0.06, (people, real.shape[1]))
+    person_ids = np.repeat(np.arange(people), 4)
+    vectors = centres[person_ids] + rng.normal(0, 0.03, (len(person_ids), real.shape[1]))
+    return vectors.astype(np.float32), person_ids.astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def real_vectors(engine, photo) -> np.ndarray:
+    names = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg"]
+    return np.array([engine.embed(photo(n)).faces[0].vector for n in names])
+
+
+def test_hnsw_top1_equals_exact_and_distances_are_plain_l2(real_vectors):
+    vectors, _ = gallery_like(real_vectors, 4000)
+    index = new_hnsw(vectors, IndexConfig(M=16, efConstruction=200, efSearch=100))
+    rng = np.random.default_rng(4)
+    queries = vectors[rng.choice(len(vectors), 300, replace=False)] + rng.normal(0, 0.02, (300, 128)).astype(np.float32)
+    h_ids, h_d = knn(index, queries, 1)
+    e_ids, e_d = exact_knn(queries, vectors, 1)
+    assert np.mean(h_ids[:, 0] == e_ids[:, 0]) >= 0.99
+    same = h_ids[:, 0] == e_ids[:, 0]
+    np.testing.assert_allclose(h_d[same, 0], e_d[same, 0], rtol=1e-4)  # sqrt taken: not squared
+    direct = np.linalg.norm(vectors[h_ids[:, 0]] - queries, axis=1)
+    np.testing.assert_allclose(h_d[:, 0], direct, rtol=1e-4)
+
+
+def test_reloaded_index_keeps_ef_search(tmp_path):
+    # Random 128-d data and a weak graph: recall visibly depends on efSearch.
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(3000, 128)).astype(np.float32)
+    queries = rng.normal(size=(200, 128)).astype(np.float32)
+    exact = exact_knn(queries, vectors, 1)[0][:, 0]
+    params = IndexConfig(M=4, efConstruction=16, efSearch=300)
+    built = new_hnsw(vectors, params)
+    built.saveIndex(str(tmp_path / "i.bin"), save_data=True)
+
+    def recall(index) -> float:
+        return float(np.mean(knn(index, queries, 1)[0][:, 0] == exact))
+
+    loaded = load_hnsw(tmp_path / "i.bin", params.efSearch)
+    low = load_hnsw(tmp_path / "i.bin", 1)
+    assert recall(loaded) == recall(built) >= 0.8
+    assert recall(low) < recall(loaded) - 0.2
+
+
+def test_fold_by_person_returns_distinct_people():
+    ids = np.array([5, 6, 7, 1, 2, -1])
+    dists = np.array([0.1, 0.2, 0.3, 0.4, 0.5, np.inf])
+    person = np.array([0, 1, 2, 2, 2, 9, 9, 9])
+    assert fold_by_person(ids, dists, person, 3) == [(9, 5, 0.1), (1, 1, 0.4), (2, 2, 0.5)]
+    assert fold_by_person(ids, dists, person, 1) == [(9, 5, 0.1)]
+
+
+def test_search_folds_people_even_when_one_owns_all_neighbours(tmp_path, real_vectors, config):
+    # Person 0 has 60 near-identical faces around the query; person 1 is far.
+    rng = np.random.default_rng(6)
+    crowd = real_vectors[0] + rng.normal(0, 0.01, (60, 128))
+    vectors = np.vstack([crowd, real_vectors[3:4]]).astype(np.float32)
+    person_ids = np.array([0] * 60 + [1], dtype=np.int32)
+    faces = [{"file": f"f{i}.jpg", "hash": f"{i:064d}", "thumbnail": f"thumbs/{i}.jpg"} for i in range(61)]
+    Gallery(vectors, person_ids, faces, [{"name": "Crowd"}, {"name": "Loner"}], tmp_path).save(tmp_path)
+    cfg = config.replace(paths={"assets": tmp_path}, search={"top_k": 2, "fold_factor": 2})
+    index = new_hnsw(vectors, cfg.index)
+    index.saveIndex(str(tmp_path / "index.bin"), save_data=True)
+    meta = {"faces": 61, "calibration": calibration.prior(0.7, 0.07).to_json()}
+    (tmp_path / "index.json").write_text(__import__("ujson").dumps(meta))
+    found = FaceIndex.load(cfg).search(real_vectors[0])[0]
+    assert [m.name for m in found] == ["Crowd", "Loner"]
+    assert found[1].distance == pytest.approx(float(np.linalg.norm(real_vectors[3] - real_vectors[0])), rel=1e-4)
+    assert found[0].similarity > found[1].similarity
+
+
+def test_demo_gallery_index_names_obama_for_an_unseen_obama(demo_config, engine, photo):
+    index = FaceIndex.load(load_config(demo_config))
+    assert index.meta["parameters"]["efSearch"] == index.ef_search
+    matches = index.search(engine.embed(photo("obama2.jpg")).faces[0].vector)[0]
+    assert matches[0].name == "Barack Obama" and matches[0].distance < 0.6
+    assert matches[1].name == "Joe Biden" and matches[1].distance > 0.6
+    assert index.gallery.thumbnail(matches[0].face).is_file()
