@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them; BENCHMARKS.md publishes the figures."""
