@@ -81,10 +81,45 @@ class ScrapeConfig:
     sparql_endpoint: str = "https://query.wikidata.org/sparql"
     commons_api: str = "https://commons.wikimedia.org/w/api.php"
     user_agent: str = "lookalike-gallery-builder/1.0 (https://github.com/lookalike-bot/lookalike)"
-    thumb_width: int = 1024
-    concurrency: int = 4
+    thumb_width: int = 960        # snapped up to a Wikimedia standard thumbnail step
+    concurrency: int = 2          # upload.wikimedia.org robot policy: at most 2 at once
     retries: int = 5
     timeout_s: float = 30.0
+    backoff_s: float = 1.0        # first retry delay without Retry-After, doubled each time
+    language: str = "en"          # labels, descriptions and the Wikipedia link
+    min_sitelinks: int = 20       # fame floor that keeps the top-N SPARQL query fast
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str = ""                 # public HTTPS URL Telegram posts to; empty: long polling
+    listen: str = "127.0.0.1"     # the HTTP server (webhook, /healthz, /metrics) binds here
+    port: int = 8080              # 0: no HTTP server in polling mode
+    path: str = "/telegram"
+    max_body: int = 1_048_576     # bytes; an update is a few KB
+    max_connections: int = 40
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    global_per_second: int = 30
+    private_per_second: int = 1
+    private_burst: int = 3        # a private chat may get this many messages at once, then 1/s
+    group_per_minute: int = 20
+    max_retries: int = 3          # per request, after a 429 (waiting retry_after)
+    per_user_pending: int = 10    # photos one user may have in progress
+    max_in_flight: int = 500      # photos in progress over all users
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    polling_timeout: int = 30
+    reload_check_s: float = 10.0  # how often index.json is checked for a rebuilt gallery
+    shutdown_grace_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -97,18 +132,23 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     similarity: SimilarityConfig = field(default_factory=SimilarityConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
     source: Path | None = None
 
     def replace(self, **sections: Any) -> "Config":
         """Copy with some fields of some sections changed: replace(pool={"workers": 2})."""
-        changes = {
-            name: dataclasses.replace(getattr(self, name), **values) if isinstance(values, dict) else values
-            for name, values in sections.items()
-        }
-        return dataclasses.replace(self, **changes)
+        return _replace(self, sections)
 
 
 T = TypeVar("T")
+
+
+def _replace(obj: T, changes: dict) -> T:
+    values = {}
+    for name, value in changes.items():
+        current = getattr(obj, name)
+        values[name] = _replace(current, value) if isinstance(value, dict) and dataclasses.is_dataclass(current) else value
+    return dataclasses.replace(obj, **values)
 
 
 def _build(cls: type[T], data: Any, where: str) -> T:

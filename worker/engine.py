@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from settings import EngineConfig
+from worker.annotate import draw_numbered_boxes
 from worker.decode import ImageRejected, decode_image
 from worker.models import DESCRIPTOR, LANDMARKS, model_path
 from worker.outcome import EmbedResult, Face, Outcome
@@ -36,8 +37,11 @@ class FaceEngine:
         self.descriptor = dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR)))
 
     def embed(self, data: bytes, *, jitters: int | None = None,
-              thumbnail_size: int | None = None) -> EmbedResult:
-        """Every face in ``data``; never raises, the outcome says what happened."""
+              thumbnail_size: int | None = None, annotate: bool = False) -> EmbedResult:
+        """Every face in ``data``, left to right; never raises, the outcome says what happened.
+
+        ``annotate``: for a photo with several faces, also return it with numbered boxes.
+        """
         timings: dict[str, float] = {}
         start = time.perf_counter()
         try:
@@ -46,18 +50,19 @@ class FaceEngine:
             return EmbedResult(exc.outcome, detail=exc.detail, timings={"decode": time.perf_counter() - start})
         timings["decode"] = time.perf_counter() - start
         try:
-            faces = self.faces_in(image, timings, self.config.jitters if jitters is None else jitters)
+            faces, detected = self.faces_in(image, timings, self.config.jitters if jitters is None else jitters)
             thumbnail = make_thumbnail(image, thumbnail_size) if thumbnail_size else None
+            annotated = draw_numbered_boxes(image, [f.box for f in faces]) if annotate and len(faces) > 1 else None
         except MemoryError:
             return EmbedResult(Outcome.TOO_LARGE, detail="out of memory", timings=timings)
         except Exception as exc:  # a dlib bug must cost one photo, not the worker
             log.exception("face pipeline failed")
             return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__, timings=timings)
         outcome = Outcome.OK if faces else Outcome.NO_FACE
-        return EmbedResult(outcome, faces=faces, width=image.width, height=image.height,
-                           timings=timings, thumbnail=thumbnail)
+        return EmbedResult(outcome, faces=faces, detected=detected, width=image.width, height=image.height,
+                           timings=timings, thumbnail=thumbnail, annotated=annotated)
 
-    def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int) -> list[Face]:
+    def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int) -> tuple[list[Face], int]:
         dlib = self._dlib
         t0 = time.perf_counter()
         small = image.copy()
@@ -82,14 +87,16 @@ class FaceEngine:
                                  round(rect.right() * scale), round(rect.bottom() * scale))
             if box.width() >= self.config.min_face_px:
                 found.append((box, float(score)))
+        detected = len(found)
         found.sort(key=lambda item: item[0].area(), reverse=True)
         found = found[: self.config.max_faces]
+        found.sort(key=lambda item: (item[0].left(), item[0].top()))  # numbered left to right
         shapes = dlib.full_object_detections()
         for box, _ in found:
             shapes.append(self.landmarks(pixels, box))
         timings["landmarks"] = time.perf_counter() - t0
         if not found:
-            return []
+            return [], 0
 
         t0 = time.perf_counter()
         vectors = self.descriptor.compute_face_descriptor(pixels, shapes, jitters)
@@ -105,7 +112,7 @@ class FaceEngine:
                 score=score, width=int(box.width()),
                 eye_distance=eye_distance, roll=roll, upsampled=upsampled,
             ))
-        return faces
+        return faces, detected
 
 
 def eye_geometry(shape) -> tuple[float, float]:

@@ -38,10 +38,12 @@ class EmbedResult:
     outcome: Outcome
     faces: list[Face] = field(default_factory=list)
     detail: str = ""                # short, safe text for logs (never image content)
+    detected: int = 0               # faces detected, before the max_faces cut
     width: int = 0                  # decoded image size (after EXIF rotation)
     height: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     thumbnail: bytes | None = None  # JPEG, only when the caller asked for one
+    annotated: bytes | None = None  # JPEG with numbered boxes, several faces and asked for
 
     @property
     def ok(self) -> bool:

@@ -38,8 +38,8 @@ def _init_worker(config: EngineConfig) -> None:
     _engine = FaceEngine(config)
 
 
-def _embed(data: bytes, jitters: int | None, thumbnail_size: int | None) -> EmbedResult:
-    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size)
+def _embed(data: bytes, jitters: int | None, thumbnail_size: int | None, annotate: bool = False) -> EmbedResult:
+    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size, annotate=annotate)
 
 
 def _embed_file(path: str, jitters: int | None, thumbnail_size: int | None) -> EmbedResult:
@@ -100,9 +100,9 @@ class FacePool:
         return [p.pid for p in multiprocessing.active_children() if p.pid]
 
     # -- jobs --------------------------------------------------------------
-    def submit(self, data: bytes, *, jitters: int | None = None,
-               thumbnail_size: int | None = None) -> concurrent.futures.Future:
-        return self._schedule(_embed, data, jitters, thumbnail_size)
+    def submit(self, data: bytes, *, jitters: int | None = None, thumbnail_size: int | None = None,
+               annotate: bool = False) -> concurrent.futures.Future:
+        return self._schedule(_embed, data, jitters, thumbnail_size, annotate)
 
     def submit_file(self, path: str | Path, *, jitters: int | None = None,
                     thumbnail_size: int | None = None) -> concurrent.futures.Future:
@@ -132,7 +132,8 @@ class FacePool:
             log.error("pool job failed: %s", type(exc).__name__)
             return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__)
 
-    async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True) -> EmbedResult:
+    async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True,
+                    annotate: bool = False) -> EmbedResult:
         """Embed one photo without blocking the event loop.
 
         At most ``max_pending`` jobs are in the pool at once; beyond that a
@@ -143,7 +144,7 @@ class FacePool:
         if not wait and self._slots.locked():
             return EmbedResult(Outcome.BUSY, detail="pool queue full")
         async with self._slots:
-            future = self.submit(data, jitters=jitters)
+            future = self.submit(data, jitters=jitters, annotate=annotate)
             try:
                 await asyncio.wrap_future(future)
             except asyncio.CancelledError:

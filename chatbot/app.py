@@ -1,0 +1,156 @@
+"""Assemble and run the bot: pool, index, Application, HTTP server, signals.
+
+``BotRunner`` is used by bot.py and by the tests (which run it inside their
+own event loop against the fake Bot API), so both run the same start-up and
+shutdown sequence.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder
+
+from chatbot.handlers import Front
+from chatbot.http import HttpServer
+from chatbot.metrics import Metrics
+from chatbot.ratelimit import ChatRateLimiter
+from chatbot.service import Lookalike
+from search.index import FaceIndex
+from settings import Config
+from worker.pool import FacePool
+
+log = logging.getLogger(__name__)
+
+
+class BotRunner:
+    def __init__(self, config: Config, token: str, webhook_secret: str | None = None) -> None:
+        self.config = config
+        self.token = token
+        self.webhook_secret = webhook_secret
+        self.webhook = bool(config.telegram.webhook.url)
+        self.metrics = Metrics()
+        self.pool: FacePool | None = None
+        self.service: Lookalike | None = None
+        self.front: Front | None = None
+        self.app: Application | None = None
+        self.http: HttpServer | None = None
+        self._ready = False
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    # -- start-up ------------------------------------------------------------
+    async def start(self) -> None:
+        cfg = self.config
+        tg = cfg.telegram
+        self.pool = FacePool(cfg.engine, cfg.pool)
+        index = await asyncio.to_thread(FaceIndex.load, cfg)
+        self.metrics.gallery_faces.set(len(index.gallery.vectors))
+        warm = asyncio.create_task(asyncio.to_thread(self.pool.warm_up))
+        self.service = Lookalike(cfg, self.pool, index)
+        self.front = Front(cfg, self.service, self.metrics)
+
+        builder = (ApplicationBuilder().token(self.token)
+                   .base_url(tg.base_url).base_file_url(tg.base_file_url)
+                   .rate_limiter(ChatRateLimiter(tg.limits, on_retry=self._count_retry))
+                   .concurrent_updates(True))
+        if self.webhook:
+            builder = builder.updater(None)
+        self.app = builder.build()
+        self.front.bind(self.app)
+        self.front.register(self.app)
+
+        if tg.webhook.port or self.webhook:
+            self.http = HttpServer(tg.webhook, self.app, self.metrics, self.health, self.webhook_secret,
+                                   webhook=self.webhook)
+            await self.http.start()
+        await self.app.initialize()
+        await self.front.post_init(self.app)
+        await self.app.start()
+        if self.webhook:
+            await self.app.bot.set_webhook(tg.webhook.url, secret_token=self.webhook_secret,
+                                           allowed_updates=Update.ALL_TYPES,
+                                           max_connections=tg.webhook.max_connections)
+        else:
+            await self.app.updater.start_polling(timeout=tg.polling_timeout, allowed_updates=Update.ALL_TYPES,
+                                                 error_callback=self._polling_error)
+        await warm
+        self._tasks.append(asyncio.create_task(self._watch_gallery()))
+        self._ready = True
+        log.info("bot ready (%s): %d faces of %d people, %d workers", "webhook" if self.webhook else "polling",
+                 len(index.gallery.vectors), len(index.gallery.people), self.pool.workers)
+
+    def health(self) -> dict | None:
+        if not self._ready:
+            return None
+        gallery = self.service.index.gallery
+        return {"faces": len(gallery.vectors), "people": len(gallery.people), "workers": self.pool.workers,
+                "in_progress": self.front.queue.in_progress}
+
+    def _count_retry(self, method: str) -> None:
+        self.metrics.retries.labels(method).inc()
+
+    def _polling_error(self, exc: Exception) -> None:
+        self.metrics.errors.labels(f"polling_{type(exc).__name__}").inc()
+        log.warning("getUpdates failed: %s", type(exc).__name__)
+
+    # -- running ---------------------------------------------------------------
+    async def reload(self) -> bool:
+        swapped = await self.service.reload(force=True)
+        if swapped:
+            self.metrics.gallery_faces.set(len(self.service.index.gallery.vectors))
+        return swapped
+
+    async def _watch_gallery(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.telegram.reload_check_s)
+            if await self.service.reload():
+                self.metrics.gallery_faces.set(len(self.service.index.gallery.vectors))
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._tasks.append(asyncio.create_task(self.reload())))
+
+    async def serve_forever(self) -> None:
+        self.install_signal_handlers()  # a SIGTERM during start-up still stops cleanly
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- shutdown ----------------------------------------------------------------
+    async def stop(self) -> None:
+        """Stop taking updates, answer the photos in progress, then exit."""
+        log.info("stopping: no new updates; finishing %d photo(s) in progress", self.front.active if self.front else 0)
+        self._ready = False
+        if self.http:
+            self.http.accepting = False
+        if self.app and self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.front:
+            # Updates already fetched are still dispatched while we wait.
+            await asyncio.sleep(0)
+            if not await self.front.drain(self.config.telegram.shutdown_grace_s):
+                log.warning("shutdown grace period over with %d photo(s) unanswered", self.front.active)
+        for task in self._tasks:
+            task.cancel()
+        if self.app:
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+        if self.front and self.front.fileids:
+            await self.front.fileids.flush()
+        if self.http:
+            await self.http.stop()
+        if self.pool:
+            await asyncio.to_thread(self.pool.close)
+        log.info("stopped")

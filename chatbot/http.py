@@ -1,0 +1,87 @@
+"""The bot's HTTP server: Telegram's webhook, /healthz and /metrics.
+
+Our own aiohttp server rather than python-telegram-bot's run_webhook
+(tornado): we need /healthz and /metrics on the same port, a body size limit,
+ujson parsing, a constant-time secret check, and control over the moment we
+stop accepting updates during a graceful shutdown.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+
+import ujson
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from chatbot.metrics import Metrics
+from settings import WebhookConfig
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class HttpServer:
+    def __init__(self, config: WebhookConfig, app: Application, metrics: Metrics,
+                 ready: Callable[[], dict | None], secret: str | None, webhook: bool) -> None:
+        self.config = config
+        self.app = app
+        self.metrics = metrics
+        self.ready = ready
+        self.secret = secret.encode() if secret else None
+        self.accepting = True
+        web_app = web.Application(client_max_size=config.max_body)
+        web_app.router.add_get("/healthz", self.healthz)
+        web_app.router.add_get("/metrics", self.metrics_page)
+        if webhook:
+            web_app.router.add_post(config.path, self.webhook)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.listen, self.config.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
+        log.info("HTTP server on %s:%d", self.config.listen, self.port)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        state = self.ready()
+        if state is None:
+            return web.json_response({"status": "starting"}, status=503, dumps=ujson.dumps)
+        return web.json_response({"status": "ok", **state}, dumps=ujson.dumps)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        if self.secret is not None:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not hmac.compare_digest(given, self.secret):
+                self.metrics.errors.labels("webhook_forbidden").inc()
+                return web.Response(status=403, text="forbidden")
+        if not self.accepting:
+            return web.Response(status=503, text="shutting down")  # Telegram retries later
+        if request.content_length is not None and request.content_length > self.config.max_body:
+            self.metrics.errors.labels("webhook_too_large").inc()
+            return web.Response(status=413, text="too large")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self.metrics.errors.labels("webhook_too_large").inc()
+            return web.Response(status=413, text="too large")
+        try:
+            data = ujson.loads(body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.app.bot)
+        except Exception:
+            self.metrics.errors.labels("webhook_malformed").inc()
+            return web.Response(status=400, text="malformed update")
+        await self.app.update_queue.put(update)  # processed asynchronously; Telegram gets 200 now
+        return web.Response(text="ok")

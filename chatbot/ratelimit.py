@@ -1,0 +1,171 @@
+"""Outgoing request limits, applied to every request python-telegram-bot makes.
+
+Telegram allows about 30 messages per second overall, 1 per second in a
+private chat (short bursts tolerated) and 20 per minute in a group. These are
+enforced as sliding windows ("at most N grants in any T seconds") rather than
+aiolimiter's leaky bucket: a bucket of capacity N refilling at N/T lets up to
+2N through in some window of T, which is exactly the burst Telegram punishes.
+
+A 429 (RetryAfter) pauses only the chat it came from; the request is retried
+after ``retry_after`` while other chats keep flowing.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+
+from settings import LimitsConfig
+
+log = logging.getLogger(__name__)
+
+# Windows are widened a little: the limit is checked when a request is let
+# through, Telegram counts when it arrives, and the two clocks differ by
+# network jitter.
+JITTER_MARGIN = 0.05
+# Typing indicators are cosmetic: sent only when the global window has room
+# right now, never delaying a real answer, never counted against a chat.
+COSMETIC = {"sendchataction"}
+NETWORK_BACKOFF = 0.5  # seconds, doubled per retry of a failed (5xx, refused) request
+
+
+class SlidingWindow:
+    """At most ``limit`` acquisitions in any ``period`` seconds, granted in FIFO order."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self._grants: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self.blocked_until = 0.0  # set after a 429 for this chat
+
+    @property
+    def idle(self) -> bool:
+        now = time.monotonic()
+        return not self._lock.locked() and now >= self.blocked_until and (
+            not self._grants or now - self._grants[-1] >= self.period)
+
+    def try_acquire(self) -> bool:
+        """Take a grant only if one is free right now (for cosmetic requests)."""
+        now = time.monotonic()
+        if self._lock.locked() or now < self.blocked_until:
+            return False
+        while self._grants and now - self._grants[0] >= self.period:
+            self._grants.popleft()
+        if len(self._grants) < self.limit:
+            self._grants.append(now)
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self.blocked_until:
+                    await asyncio.sleep(self.blocked_until - now)
+                    continue
+                while self._grants and now - self._grants[0] >= self.period:
+                    self._grants.popleft()
+                if len(self._grants) < self.limit:
+                    self._grants.append(now)
+                    return
+                await asyncio.sleep(self._grants[0] + self.period - now)
+
+
+def retry_delay(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+class ChatRateLimiter(BaseRateLimiter[int]):
+    """python-telegram-bot rate limiter with per-chat sliding windows."""
+
+    MAX_IDLE_CHATS = 10_000
+
+    def __init__(self, limits: LimitsConfig, on_retry: Callable[[str], None] | None = None) -> None:
+        self.limits = limits
+        self.on_retry = on_retry
+        self._global = SlidingWindow(limits.global_per_second, 1.0 + JITTER_MARGIN)
+        self._chats: dict[int | str, SlidingWindow] = {}
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        self._chats.clear()
+
+    def _window(self, chat_id: int | str) -> SlidingWindow:
+        window = self._chats.get(chat_id)
+        if window is None:
+            if len(self._chats) >= self.MAX_IDLE_CHATS:
+                for key in [k for k, w in self._chats.items() if w.idle]:
+                    del self._chats[key]
+            group = isinstance(chat_id, str) or chat_id < 0
+            if group:
+                window = SlidingWindow(self.limits.group_per_minute, 60.0 + JITTER_MARGIN)
+            else:
+                burst = max(1, self.limits.private_burst)
+                window = SlidingWindow(burst, burst / self.limits.private_per_second + JITTER_MARGIN)
+            self._chats[chat_id] = window
+        return window
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)
+        retries = rate_limit_args if rate_limit_args is not None else self.limits.max_retries
+        if chat_id is not None and endpoint.lower() in COSMETIC:
+            if not self._global.try_acquire():
+                return True  # skipped: the answer itself matters more
+            with contextlib.suppress(NetworkError, RetryAfter):
+                return await callback(*args, **kwargs)
+            return True
+        attempt = 0
+        while True:
+            if chat_id is not None:  # getUpdates, getFile, setWebhook... are not messages
+                await self._window(chat_id).acquire()
+                await self._global.acquire()
+            try:
+                return await callback(*args, **kwargs)
+            except (TimedOut, BadRequest):
+                raise  # a time-out may have arrived (a retry could answer twice); a 400 stays a 400
+            except NetworkError as exc:
+                # 5xx or a refused connection: Telegram did not act on it, so a retry is safe.
+                if chat_id is None or attempt >= retries:
+                    raise
+                attempt += 1
+                log.info("%s failed (%s): retry %d of %d", endpoint, type(exc).__name__, attempt, retries)
+                if self.on_retry:
+                    self.on_retry(endpoint)
+                await asyncio.sleep(NETWORK_BACKOFF * 2 ** (attempt - 1))
+            except RetryAfter as exc:
+                if attempt >= retries:
+                    log.warning("%s still rate limited after %d retries; giving up", endpoint, retries)
+                    raise
+                attempt += 1
+                delay = retry_delay(exc) + 0.1
+                log.info("%s got 429: retrying in %.1fs (attempt %d of %d)", endpoint, delay, attempt, retries)
+                if self.on_retry:
+                    self.on_retry(endpoint)
+                if chat_id is not None:
+                    window = self._window(chat_id)
+                    window.blocked_until = max(window.blocked_until, time.monotonic() + delay)
+                else:
+                    await asyncio.sleep(delay)
