@@ -34,5 +34,9 @@ test: install
 run: install
 	$(PY) bot.py
 
+bench: install
+	$(PY) -m bench.pipeline
+	$(PY) -m bench.bot_e2e
+
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
