@@ -77,7 +77,11 @@ def test_killed_worker_fails_only_its_job(config, photo):
         pool.warm_up()
         data = tiled(photo)
         jobs = [pool.submit(data), pool.submit(data)]
-        time.sleep(0.3)  # both workers are inside dlib now
+        deadline = time.monotonic() + 30
+        while not all(j.running() for j in jobs) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(j.running() for j in jobs)  # each worker has taken one job
+        time.sleep(0.1)
         victim = pool.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         outcomes = sorted(pool.result_of(j).outcome.value for j in jobs)

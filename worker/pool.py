@@ -97,7 +97,9 @@ class FacePool:
         concurrent.futures.wait(futures, timeout=timeout)
 
     def worker_pids(self) -> list[int]:
-        return [p.pid for p in multiprocessing.active_children() if p.pid]
+        """This pool's live worker processes (for tests, benchmarks and metrics)."""
+        workers = self._pool._pool_manager.worker_manager.workers  # pebble keeps pid -> process
+        return [pid for pid, proc in list(workers.items()) if proc.is_alive()]
 
     # -- jobs --------------------------------------------------------------
     def submit(self, data: bytes, *, jitters: int | None = None, thumbnail_size: int | None = None,
