@@ -1,0 +1,1 @@
+"""Offline photo collection from Wikidata and Wikimedia Commons (scrape_photos.py)."""
