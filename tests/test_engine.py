@@ -123,7 +123,7 @@ def test_two_people_give_two_faces(engine, photo):
 
 def test_small_face_needs_the_upsample_fallback(engine, photo):
     original = Image.open(io.BytesIO(photo("obama.jpg")))
-    small = original.resize((original.width // 10, original.height // 10), Image.Resampling.LANCZOS)
+    small = original.resize((original.width // 8, original.height // 8), Image.Resampling.LANCZOS)
     canvas = Image.new("RGB", (800, 600), "white")
     canvas.paste(small, (300, 200))
     result = engine.embed(jpeg(canvas))

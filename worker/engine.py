@@ -65,7 +65,9 @@ class FaceEngine:
     def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int) -> tuple[list[Face], int]:
         dlib = self._dlib
         t0 = time.perf_counter()
-        small = image.copy()
+        # Grayscale for HOG: dlib otherwise takes gradients of all three channels
+        # (about 25% of the detection time) for no better boxes on photos.
+        small = image.convert("L")
         small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
                         reducing_gap=2.0)
         small_pixels = np.asarray(small)

@@ -1,0 +1,70 @@
+"""Photos per second of the worker pool with 1, 2, ... N workers.
+
+    python -m bench.pool_scaling [--workers 1,2] [--photos-per-worker 24] [--repeats 3]
+
+Efficiency(n) = rate(n) / (n * rate(1)), with rates measured side by side in one
+run on the same photos (1280-px JPEGs of real faces, sent as bytes, as the
+bot sends them). Each worker count gets a fresh, warmed-up pool; the reported
+rate is the median of ``repeats`` timed batches.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import platform
+import statistics
+import time
+
+from bench.pipeline import photos_at
+from settings import load_config
+from worker.outcome import Outcome
+from worker.pool import FacePool
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def rate(pool: FacePool, photos: list[bytes], jobs: int) -> float:
+    batch = [photos[i % len(photos)] for i in range(jobs)]
+    started = time.perf_counter()
+    futures = [pool.submit(data) for data in batch]
+    concurrent.futures.wait(futures)
+    elapsed = time.perf_counter() - started
+    bad = [f for f in futures if pool.result_of(f).outcome is not Outcome.OK]
+    assert not bad, f"{len(bad)} jobs failed"
+    return jobs / elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", default=f"1,{os.cpu_count()}")
+    parser.add_argument("--photos-per-worker", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    counts = [int(w) for w in args.workers.split(",")]
+    config = load_config()
+    photos = [data for _, data in photos_at(1280)]
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {len(photos)} distinct 1280-px photos")
+    print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}")
+    base = None
+    for n in counts:
+        with FacePool(config.engine, config.pool, workers=n) as pool:
+            pool.warm_up()
+            rate(pool, photos, n * 2)  # first jobs warm caches
+            rates = [rate(pool, photos, n * args.photos_per_worker) for _ in range(args.repeats)]
+        r = statistics.median(rates)
+        base = base or (r if n == 1 else None)
+        eff = f"{r / (n * base):10.2f}" if base else f"{'-':>10}"
+        print(f"{n:7d} {r:9.2f} {r / n:10.2f} {eff}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
