@@ -43,18 +43,49 @@ def rate(pool: FacePool, photos: list[bytes], jobs: int) -> float:
     return jobs / elapsed
 
 
+def _independent(photos: list[bytes], jobs: int, barrier, out) -> None:
+    """One bare process running the engine in a loop: no pool, no IPC."""
+    from worker.engine import FaceEngine
+    engine = FaceEngine(load_config().engine)
+    engine.embed(photos[0])
+    barrier.wait()
+    started = time.perf_counter()
+    for i in range(jobs):
+        engine.embed(photos[i % len(photos)])
+    out.put(time.perf_counter() - started)
+
+
+def hardware_rate(photos: list[bytes], n: int, jobs: int) -> float:
+    """Photos/s of n independent processes: what the cores give with zero pool overhead."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_independent, args=(photos, jobs, barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    elapsed = max(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return n * jobs / elapsed
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default=f"1,{os.cpu_count()}")
     parser.add_argument("--photos-per-worker", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run n independent bare processes (the hardware's own scaling)")
     args = parser.parse_args(argv)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     counts = [int(w) for w in args.workers.split(",")]
     config = load_config()
     photos = [data for _, data in photos_at(1280)]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {len(photos)} distinct 1280-px photos")
-    print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}")
-    base = None
+    print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}"
+          + (f" {'bare procs/s':>12} {'bare eff.':>9} {'pool/bare':>9}" if args.baseline else ""))
+    base = bare_base = None
     for n in counts:
         with FacePool(config.engine, config.pool, workers=n) as pool:
             pool.warm_up()
@@ -63,7 +94,13 @@ def main(argv: list[str] | None = None) -> None:
         r = statistics.median(rates)
         base = base or (r if n == 1 else None)
         eff = f"{r / (n * base):10.2f}" if base else f"{'-':>10}"
-        print(f"{n:7d} {r:9.2f} {r / n:10.2f} {eff}", flush=True)
+        line = f"{n:7d} {r:9.2f} {r / n:10.2f} {eff}"
+        if args.baseline:
+            bare = statistics.median(hardware_rate(photos, n, args.photos_per_worker) for _ in range(args.repeats))
+            bare_base = bare_base or (bare if n == 1 else None)
+            bare_eff = f"{bare / (n * bare_base):9.2f}" if bare_base else f"{'-':>9}"
+            line += f" {bare:12.2f} {bare_eff} {r / bare:9.2f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
