@@ -54,6 +54,9 @@ def prior(mean: float, std: float) -> Calibration:
 def describe(cal: Calibration) -> str:
     if cal.source == "prior":
         return f"calibration: prior mean={cal.mean:.4f} std={cal.std:.4f} (gallery too small to fit)"
-    verdict = "good" if cal.ks_statistic < 0.05 else "fair" if cal.ks_statistic < 0.1 else "poor"
-    return (f"calibration: n={cal.n} mean={cal.mean:.4f} std={cal.std:.4f} "
-            f"KS={cal.ks_statistic:.4f} (p={cal.ks_pvalue:.3g}, normal fit {verdict})")
+    # KS is the largest gap between the fitted and the empirical CDF: on this
+    # gallery, the % is off by at most that many points (times 100).
+    verdict = "no evidence against a normal" if cal.ks_pvalue >= 0.05 else "departs from a normal"
+    return (f"calibration: n={cal.n} mean={cal.mean:.4f} std={cal.std:.4f} KS={cal.ks_statistic:.4f} "
+            f"(p={cal.ks_pvalue:.3g}: {verdict}; the % is within {cal.ks_statistic * 100:.1f} points "
+            f"of the empirical share)")
