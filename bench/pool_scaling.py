@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", default=f"1,{os.cpu_count()}")
     parser.add_argument("--photos-per-worker", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--plot", type=str, default="", help="write a PNG of rate and efficiency here")
     parser.add_argument("--baseline", action="store_true",
                         help="also run n independent bare processes (the hardware's own scaling)")
     args = parser.parse_args(argv)
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}"
           + (f" {'bare procs/s':>12} {'bare eff.':>9} {'pool/bare':>9}" if args.baseline else ""))
     base = bare_base = None
+    rows: list[tuple[int, float, float | None]] = []
     for n in counts:
         with FacePool(config.engine, config.pool, workers=n) as pool:
             pool.warm_up()
@@ -100,7 +102,37 @@ def main(argv: list[str] | None = None) -> None:
             bare_base = bare_base or (bare if n == 1 else None)
             bare_eff = f"{bare / (n * bare_base):9.2f}" if bare_base else f"{'-':>9}"
             line += f" {bare:12.2f} {bare_eff} {r / bare:9.2f}"
+        rows.append((n, r, bare if args.baseline else None))
         print(line, flush=True)
+    if args.plot:
+        plot(args.plot, rows)
+
+
+def plot(path: str, rows: list[tuple[int, float, float | None]]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = [r[0] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(n, [r[1] for r in rows], "o-", label="pool")
+    a.plot(n, [k * rows[0][1] for k in n], "k--", lw=1, label="ideal (n x one worker)")
+    if rows[0][2]:
+        a.plot(n, [r[2] for r in rows], "s:", label="n bare processes")
+    a.set_xlabel("workers")
+    a.set_ylabel("photos / s")
+    a.legend()
+    b.plot(n, [r[1] / (k * rows[0][1]) for k, r in zip(n, rows)], "o-", label="pool")
+    if rows[0][2]:
+        b.plot(n, [r[2] / (k * rows[0][2]) for k, r in zip(n, rows)], "s:", label="bare processes")
+    b.axhline(0.85, color="g", lw=1, ls="--", label="goal at 16 (0.85)")
+    b.set_ylim(0, 1.1)
+    b.set_xlabel("workers")
+    b.set_ylabel("efficiency")
+    b.legend()
+    fig.suptitle(f"Worker pool scaling ({os.cpu_count()} cores)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
