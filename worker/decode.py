@@ -35,6 +35,7 @@ def decode_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image
         raise ImageRejected(Outcome.TOO_LARGE, f"{len(data)} bytes > {max_bytes}")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and friends: noise
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size
