@@ -43,6 +43,11 @@ class Lookalike:
 
     async def analyse(self, data: bytes) -> Analysis:
         result = await self.pool.embed(data, annotate=True)
+        if result.outcome is Outcome.WORKER_DIED:
+            # Most likely killed under the photo (OOM killer, a deploy): one more try.
+            # A photo that kills its worker twice is answered as a failure.
+            log.warning("worker died during a job; retrying it once")
+            result = await self.pool.embed(data, annotate=True)
         if not result.ok:
             return Analysis(result.outcome)
         index = self.index

@@ -27,6 +27,8 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
         tg = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
               "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
         config = load_config(demo_config).replace(telegram=tg, pool={"workers": 2})
+        # file_ids belong to one Telegram: a fresh fake knows none of an earlier one's.
+        (config.paths.assets / "telegram_file_ids.json").unlink(missing_ok=True)
         if webhook:
             config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})
         runner = BotRunner(config, TOKEN, secret)

@@ -1,0 +1,88 @@
+"""Faults end to end: dying workers, a flaky Bot API, slow replies, hot reloads.
+
+Every scenario checks the same promise: each photo gets exactly one answer."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from tests.fake_telegram import FaultSpec, random_faults
+from tests.test_bot import answers, running_bot
+
+
+def answered_once(fake, sent: list[tuple[int, int]]) -> bool:
+    counts = fake.answered_message_ids()
+    return all(counts[(chat, mid)] == 1 for chat, mid in sent)
+
+
+async def test_worker_killed_during_a_burst_loses_no_photo(demo_config, photo):
+    async with running_bot(demo_config) as (fake, runner):
+        data = photo("obama2.jpg")
+        sent = [(chat, fake.send_photo(chat, data)) for chat in range(11000, 11030)]
+        await fake.wait_for_async(lambda: len(fake.sent()) >= 5, timeout=60)
+        victim = runner.pool.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        await answers(fake, 30, timeout=120)
+        await asyncio.sleep(0.5)
+        assert answered_once(fake, sent)
+        assert all("Barack Obama" in c.text for c in fake.sent())  # the lost job was retried
+        assert victim not in runner.pool.worker_pids() and len(runner.pool.worker_pids()) == 2
+
+
+async def test_random_500s_and_429s_from_telegram(demo_config, photo):
+    limits = {"max_retries": 6}
+    async with running_bot(demo_config, limits=limits) as (fake, runner):
+        fake.set_fault(random_faults(0.25, seed=3, statuses=(500, 429, 502), retry_after=1,
+                                     methods=("sendMessage", "sendPhoto")))
+        data = photo("obama2.jpg")
+        sent = [(chat, fake.send_photo(chat, data)) for chat in range(12000, 12020)]
+        sent += [(chat, fake.send_text(chat, "hello")) for chat in range(12100, 12110)]
+        await answers(fake, 30, timeout=120)
+        await asyncio.sleep(0.5)
+        failed = [c for c in fake.calls() if c.method in ("sendMessage", "sendPhoto") and not c.ok]
+        assert failed  # faults really happened
+        assert answered_once(fake, sent)
+        assert fake.max_sends_in_any_second() <= 30
+
+
+async def test_a_reply_that_times_out_is_not_sent_twice(demo_config, photo):
+    async with running_bot(demo_config) as (fake, runner):
+        # Telegram stalls past the client's read time-out, then delivers anyway.
+        fake.set_fault(lambda call: FaultSpec(status=None, delay=7.0) if call.method == "sendPhoto" else None)
+        mid = fake.send_photo(13000, photo("obama2.jpg"))
+        await answers(fake, 1, 13000, timeout=60)
+        fake.set_fault(None)
+        await asyncio.sleep(3)
+        assert fake.answered_message_ids()[(13000, mid)] == 1
+        assert 'lookalike_errors_total{kind="TimedOut"} 1.0' in runner.metrics.render().decode()
+
+
+async def test_edited_messages_and_unknown_updates_get_no_answer(demo_config, photo):
+    async with running_bot(demo_config) as (fake, runner):
+        mid = fake.send_text(14000, "/help")
+        await answers(fake, 1, 14000)
+        fake.send_edited_text(14000, mid, "/start")
+        fake.enqueue_raw_update({"update_id": 0, "poll": {"id": "1", "question": "?", "options": [],
+                                                           "total_voter_count": 0, "is_closed": False,
+                                                           "is_anonymous": True, "type": "regular",
+                                                           "allows_multiple_answers": False}})
+        probe = fake.send_text(14001, "/start")  # the bot is still alive and answering
+        await answers(fake, 1, 14001)
+        await asyncio.sleep(0.5)
+        assert len(fake.sent(14000)) == 1 and fake.replies_to(14001, probe)
+
+
+async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, photo):
+    async with running_bot(demo_config) as (fake, runner):
+        first = fake.send_photo(15000, photo("obama2.jpg"))
+        await answers(fake, 1, 15000)
+        await fake.wait_for_async(lambda: runner.front.fileids.ids, timeout=10)  # set once the reply returns
+        key = next(iter(runner.front.fileids.ids))
+        runner.front.fileids.ids[key] = "AgACAgIAAxkBAAIBbm-no-such-file"  # expired, or another bot's
+        second = fake.send_photo(15001, photo("obama2.jpg"))
+        await answers(fake, 1, 15001)
+        reply = fake.replies_to(15001, second)
+        assert len(reply) == 1 and "photo" in reply[0].files  # uploaded again
+        assert runner.front.fileids.get(key) != "AgACAgIAAxkBAAIBbm-no-such-file"
+        assert fake.replies_to(15000, first)
