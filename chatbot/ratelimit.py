@@ -26,10 +26,6 @@ from settings import LimitsConfig
 
 log = logging.getLogger(__name__)
 
-# Windows are widened a little: the limit is checked when a request is let
-# through, Telegram counts when it arrives, and the two clocks differ by
-# network jitter.
-JITTER_MARGIN = 0.05
 # Typing indicators are cosmetic: sent only when the global window has room
 # right now, never delaying a real answer, never counted against a chat.
 COSMETIC = {"sendchataction"}
@@ -37,32 +33,43 @@ NETWORK_BACKOFF = 0.5  # seconds, doubled per retry of a failed (5xx, refused) r
 
 
 class SlidingWindow:
-    """At most ``limit`` acquisitions in any ``period`` seconds, granted in FIFO order."""
+    """At most ``limit`` requests in any ``period`` seconds, as Telegram counts them.
+
+    Telegram counts a request when it arrives, somewhere between the moment we
+    let it go and the moment its answer is back; a loaded event loop or network
+    can bunch requests let go apart. So a request holds its place from release
+    until its answer returns, and is then remembered for ``period`` seconds from
+    that (later) moment: whatever the delays, no ``period``-long window can see
+    more than ``limit`` arrivals.
+    """
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._grants: deque[float] = deque()
-        self._lock = asyncio.Lock()
-        self.blocked_until = 0.0  # set after a 429 for this chat
+        self._done: deque[float] = deque()   # completion times within the last period
+        self._in_flight = 0
+        self._lock = asyncio.Lock()          # FIFO among waiters
+        self._changed = asyncio.Event()
+        self.blocked_until = 0.0             # set after a 429 for this chat
 
     @property
     def idle(self) -> bool:
         now = time.monotonic()
-        return not self._lock.locked() and now >= self.blocked_until and (
-            not self._grants or now - self._grants[-1] >= self.period)
+        return (not self._lock.locked() and self._in_flight == 0 and now >= self.blocked_until
+                and (not self._done or now - self._done[-1] >= self.period))
+
+    def _room(self, now: float) -> bool:
+        while self._done and now - self._done[0] >= self.period:
+            self._done.popleft()
+        return self._in_flight + len(self._done) < self.limit
 
     def try_acquire(self) -> bool:
-        """Take a grant only if one is free right now (for cosmetic requests)."""
+        """Take a place only if one is free right now (for cosmetic requests)."""
         now = time.monotonic()
-        if self._lock.locked() or now < self.blocked_until:
+        if self._lock.locked() or now < self.blocked_until or not self._room(now):
             return False
-        while self._grants and now - self._grants[0] >= self.period:
-            self._grants.popleft()
-        if len(self._grants) < self.limit:
-            self._grants.append(now)
-            return True
-        return False
+        self._in_flight += 1
+        return True
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -71,12 +78,28 @@ class SlidingWindow:
                 if now < self.blocked_until:
                     await asyncio.sleep(self.blocked_until - now)
                     continue
-                while self._grants and now - self._grants[0] >= self.period:
-                    self._grants.popleft()
-                if len(self._grants) < self.limit:
-                    self._grants.append(now)
+                if self._room(now):
+                    self._in_flight += 1
                     return
-                await asyncio.sleep(self._grants[0] + self.period - now)
+                self._changed.clear()
+                wait = self._done[0] + self.period - now if self._done else None
+                try:  # until the oldest request leaves the window or one in flight completes
+                    await asyncio.wait_for(self._changed.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._done.append(time.monotonic())
+        self._changed.set()
+
+    @contextlib.asynccontextmanager
+    async def hold(self):
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def retry_delay(exc: RetryAfter) -> float:
@@ -94,7 +117,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     def __init__(self, limits: LimitsConfig, on_retry: Callable[[str], None] | None = None) -> None:
         self.limits = limits
         self.on_retry = on_retry
-        self._global = SlidingWindow(limits.global_per_second, 1.0 + JITTER_MARGIN)
+        self._global = SlidingWindow(limits.global_per_second, 1.0)
         self._chats: dict[int | str, SlidingWindow] = {}
 
     async def initialize(self) -> None:
@@ -111,10 +134,10 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     del self._chats[key]
             group = isinstance(chat_id, str) or chat_id < 0
             if group:
-                window = SlidingWindow(self.limits.group_per_minute, 60.0 + JITTER_MARGIN)
+                window = SlidingWindow(self.limits.group_per_minute, 60.0)
             else:
                 burst = max(1, self.limits.private_burst)
-                window = SlidingWindow(burst, burst / self.limits.private_per_second + JITTER_MARGIN)
+                window = SlidingWindow(burst, burst / self.limits.private_per_second)
             self._chats[chat_id] = window
         return window
 
@@ -134,16 +157,20 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         if chat_id is not None and endpoint.lower() in COSMETIC:
             if not self._global.try_acquire():
                 return True  # skipped: the answer itself matters more
-            with contextlib.suppress(NetworkError, RetryAfter):
-                return await callback(*args, **kwargs)
-            return True
+            try:
+                with contextlib.suppress(NetworkError, RetryAfter):
+                    return await callback(*args, **kwargs)
+                return True
+            finally:
+                self._global.release()
         attempt = 0
         while True:
-            if chat_id is not None:  # getUpdates, getFile, setWebhook... are not messages
-                await self._window(chat_id).acquire()
-                await self._global.acquire()
             try:
-                return await callback(*args, **kwargs)
+                async with contextlib.AsyncExitStack() as held:
+                    if chat_id is not None:  # getUpdates, getFile, setWebhook... are not messages
+                        await held.enter_async_context(self._window(chat_id).hold())
+                        await held.enter_async_context(self._global.hold())
+                    return await callback(*args, **kwargs)
             except (TimedOut, BadRequest):
                 raise  # a time-out may have arrived (a retry could answer twice); a 400 stays a 400
             except NetworkError as exc:
