@@ -57,7 +57,7 @@ class GalleryConfig:
 class IndexConfig:
     M: int = 16
     efConstruction: int = 200
-    efSearch: int = 100
+    efSearch: int = 80
     post: int = 0
 
 
