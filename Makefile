@@ -34,9 +34,14 @@ test: install
 run: install
 	$(PY) bot.py
 
+# Figures and how to read them: BENCHMARKS.md (the 1M-vector index run needs a big machine:
+# python -m bench.index_scaling --sizes 10000,100000,1000000).
 bench: install
-	$(PY) -m bench.pipeline
+	$(PY) -m bench.pipeline --detect-sizes 640,560
+	$(PY) -m bench.pool_scaling --baseline
+	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
+	$(PY) -m bench.quality
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
