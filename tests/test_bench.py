@@ -1,0 +1,41 @@
+"""The benchmarks' own logic, on tiny inputs, so the published figures stay reproducible."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+from bench import index_scaling, quality
+
+
+def test_synthetic_gallery_has_face_like_distances(engine, photo):
+    seeds = np.array([engine.embed(photo(n)).faces[0].vector for n in ("obama.jpg", "biden.jpg")])
+    rng = np.random.default_rng(0)
+    for dim in (0, 16):
+        base, probes = index_scaling.synthesize(seeds, 2000, 50, rng, dim)
+        assert base.shape == (2000, 128) and probes.shape == (50, 128)
+        stats = index_scaling.realism(base, rng)
+        assert 0.3 < stats["same_person_median"] < 0.4 < 0.45 < stats["nearest_other_median"] < 0.9
+
+
+def test_index_benchmark_runs_end_to_end(capsys, tmp_path):
+    index_scaling.main(["--sizes", "2000", "--queries", "50", "--ef", "10,80", "--out", str(tmp_path / "i.json")])
+    out = capsys.readouterr().out
+    assert "2,000 vectors" in out and "recall@1" in out
+    rows = __import__("json").loads((tmp_path / "i.json").read_text())
+    ef = {e["efSearch"]: e for e in rows[0]["ef"]}
+    assert ef[80]["recall1"] >= ef[10]["recall1"] and ef[80]["recall10"] <= 1.0
+    assert rows[0]["exact_ms_p50"] > 0
+
+
+def test_quality_benchmark_on_a_small_labelled_set(images, tmp_path, capsys):
+    faces = tmp_path / "faces"
+    for person, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "Joe_Biden": ["biden.jpg"]}.items():
+        (faces / person).mkdir(parents=True)
+        for f in files:
+            shutil.copy(images / f, faces / person / f)
+    assert quality.main(["--faces", str(faces), "--plot", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    assert "rank-1 100.0%" in out and (tmp_path / "c.png").stat().st_size > 0
+    assert quality.main(["--faces", str(tmp_path / "absent")]) == 0
+    assert "skipped" in capsys.readouterr().out
