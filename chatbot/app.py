@@ -17,6 +17,7 @@ from telegram.ext import Application, ApplicationBuilder
 from chatbot.handlers import Front
 from chatbot.http import HttpServer
 from chatbot.metrics import Metrics
+from chatbot.polling import ConfirmingPoller
 from chatbot.ratelimit import ChatRateLimiter
 from chatbot.service import Lookalike
 from search.index import FaceIndex
@@ -38,6 +39,7 @@ class BotRunner:
         self.front: Front | None = None
         self.app: Application | None = None
         self.http: HttpServer | None = None
+        self.poller: ConfirmingPoller | None = None
         self._ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -57,8 +59,7 @@ class BotRunner:
                    .base_url(tg.base_url).base_file_url(tg.base_file_url)
                    .rate_limiter(ChatRateLimiter(tg.limits, on_retry=self._count_retry))
                    .concurrent_updates(True))
-        if self.webhook:
-            builder = builder.updater(None)
+        builder = builder.updater(None)  # polling is ours (chatbot/polling.py), the webhook too
         self.app = builder.build()
         self.front.bind(self.app)
         self.front.register(self.app)
@@ -75,8 +76,9 @@ class BotRunner:
                                            allowed_updates=Update.ALL_TYPES,
                                            max_connections=tg.webhook.max_connections)
         else:
-            await self.app.updater.start_polling(timeout=tg.polling_timeout, allowed_updates=Update.ALL_TYPES,
-                                                 error_callback=self._polling_error)
+            self.poller = ConfirmingPoller(self.app, cfg.paths.assets / "telegram_updates.json",
+                                           tg.polling_timeout, on_error=self._polling_error)
+            await self.poller.start()
         await warm
         self._tasks.append(asyncio.create_task(self._watch_gallery()))
         self._ready = True
@@ -134,13 +136,11 @@ class BotRunner:
         self._ready = False
         if self.http:
             self.http.accepting = False
-        if self.app and self.app.updater and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.front:
-            # Updates already fetched are still dispatched while we wait.
-            await asyncio.sleep(0)
-            if not await self.front.drain(self.config.telegram.shutdown_grace_s):
-                log.warning("shutdown grace period over with %d photo(s) unanswered", self.front.active)
+        grace = self.config.telegram.shutdown_grace_s
+        if self.poller and not await self.poller.stop(grace):
+            log.warning("shutdown grace period over with updates unhandled; they will be fetched again")
+        if self.front and not await self.front.drain(grace):
+            log.warning("shutdown grace period over with %d photo(s) unanswered", self.front.active)
         for task in self._tasks:
             task.cancel()
         if self.app:

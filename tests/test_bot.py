@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import logging
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -27,8 +28,7 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
         tg = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
               "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
         config = load_config(demo_config).replace(telegram=tg, pool={"workers": 2})
-        # file_ids belong to one Telegram: a fresh fake knows none of an earlier one's.
-        (config.paths.assets / "telegram_file_ids.json").unlink(missing_ok=True)
+        forget_other_telegrams(config.paths.assets)
         if webhook:
             config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})
         runner = BotRunner(config, TOKEN, secret)
@@ -43,6 +43,13 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
             yield fake, runner
         finally:
             await runner.stop()
+
+
+def forget_other_telegrams(assets: Path) -> None:
+    """Each test's fake is a new Telegram with the same bot token: the file_ids
+    and update offsets an earlier fake handed out mean nothing to it."""
+    (assets / "telegram_file_ids.json").unlink(missing_ok=True)
+    (assets / "telegram_updates.json").unlink(missing_ok=True)
 
 
 async def answers(fake: FakeTelegram, count: int, chat_id=None, timeout: float = 60):
@@ -315,6 +322,7 @@ def test_sigterm_answers_photos_in_progress_then_exits(demo_config, photo, tmp_p
         raw = yaml.safe_load(demo_config.read_text())
         raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
                            "webhook": {"port": 0}}
+        forget_other_telegrams(Path(raw["paths"]["assets"]))
         cfg = tmp_path / "config.yaml"
         cfg.write_text(yaml.safe_dump(raw))
         env = {**os.environ, "BOT_TOKEN": TOKEN}
