@@ -331,8 +331,8 @@ def test_sigterm_answers_photos_in_progress_then_exits(demo_config, photo, tmp_p
         try:
             fake.wait_for(lambda: fake.polling, timeout=120)
             fake.fail_next("sendPhoto", status=500)  # an error path too: its log line must not leak the token
-            mids = [fake.send_photo(9300 + i, photo("obama2.jpg")) for i in range(3)]
-            fake.wait_for(lambda: len(fake.calls("getFile")) >= 3, timeout=60)
+            mids = [fake.send_photo(9300 + i, photo("obama2.jpg")) for i in range(20)]
+            fake.wait_for(lambda: len(fake.calls("getFile")) >= 20, timeout=60)  # all 20 in progress
             proc.send_signal(signal.SIGTERM)
             _, stderr = proc.communicate(timeout=120)
         finally:
