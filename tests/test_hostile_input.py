@@ -72,6 +72,7 @@ def test_memory_stays_bounded_over_many_bad_photos(engine, seeds):
     for i in range(400):
         engine.embed(mutate(seeds[i % len(seeds)], rng))
     grown = process.memory_info().rss - before
+    print(f"\nmemory: RSS {before / 2**20:.0f} MB -> {(before + grown) / 2**20:.0f} MB over 400 bad photos")
     assert grown < 60 * 1024 * 1024, f"RSS grew by {grown / 2**20:.0f} MB over 400 bad photos"
 
 

@@ -81,4 +81,7 @@ async def test_2000_mixed_updates_from_500_chats(demo_config, photo):
         photos = [c for c in fake.sent() if c.method == "sendPhoto"]
         assert len(photos) == 800 and all(("Obama" in c.text) or ("Biden" in c.text) for c in photos)
         grown = (rss_last - rss_first) / 2**20
+        print(f"\nload: 2000 updates from 500 chats, {len(fake.sent())} answers, max {fake.max_sends_in_any_second()}"
+              f" sends/s, max {per_chat} per private chat in 3 s, RSS {rss_first / 2**20:.0f} -> "
+              f"{rss_last / 2**20:.0f} MB")
         assert grown < 40, f"bot process grew by {grown:.0f} MB from the first to the last thousand answers"
