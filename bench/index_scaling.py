@@ -100,14 +100,18 @@ def timed(fn, items) -> list[float]:
     return out
 
 
+def exact_latencies(base: np.ndarray, queries: np.ndarray) -> list[float]:
+    """Exact search one query at a time, with the base converted and normed once, as a real exact index would."""
+    base64 = base.astype(np.float64)
+    norms = np.einsum("ij,ij->i", base64, base64)
+    return timed(lambda q: np.argmin(squared_l2(q[None], base64, norms)), queries)
+
+
 def bench_size(n: int, seeds: np.ndarray, args, rng: np.random.Generator) -> dict:
     base, probes = synthesize(seeds, n, args.queries, rng, args.intrinsic_dim)
     truth, _ = exact_knn(probes, base, 10)
     exact_q = probes[: max(20, min(args.queries, int(2e8 // n)))]  # bound exact timing at 1M
-    base64 = base.astype(np.float64)  # converted and normed once, as a real exact index would keep them
-    norms = np.einsum("ij,ij->i", base64, base64)
-    exact_lat = timed(lambda q: np.argmin(squared_l2(q[None], base64, norms)), exact_q)
-    del base64
+    exact_lat = exact_latencies(base, exact_q)
     params = IndexConfig(M=args.M, efConstruction=args.efc, efSearch=10)
     t0 = time.perf_counter()
     index = new_hnsw(base, params, threads=os.cpu_count() or 1)

@@ -10,7 +10,6 @@ import argparse
 import io
 import statistics
 import time
-from pathlib import Path
 
 from PIL import Image
 

@@ -7,7 +7,6 @@ shutdown sequence.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 

@@ -6,10 +6,15 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-import pytest
+import yaml
 from PIL import Image
 
 from chatbot.app import BotRunner
@@ -302,32 +307,28 @@ async def test_rebuilt_gallery_is_loaded_without_dropping_photos(demo_config, ph
 
 
 def test_missing_token_is_one_clear_line(tmp_path):
-    import os
-    import subprocess
-    import sys
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     done = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_sigterm_answers_photos_in_progress_then_exits(demo_config, photo, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
+def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, **popen) -> Callable[[], subprocess.Popen]:
+    """A starter for bot.py as a real process, polling the fake with the demo gallery."""
+    raw = yaml.safe_load(demo_config.read_text())
+    raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
+                       "webhook": {"port": 0}}
+    forget_other_telegrams(Path(raw["paths"]["assets"]))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    env = {**os.environ, "BOT_TOKEN": TOKEN}
+    return lambda: subprocess.Popen([sys.executable, "bot.py", "--config", str(cfg)], cwd=ROOT, env=env, **popen)
 
-    import yaml
+
+def test_sigterm_answers_photos_in_progress_then_exits(demo_config, photo, tmp_path):
     with FakeTelegram(token=TOKEN) as fake:
-        raw = yaml.safe_load(demo_config.read_text())
-        raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
-                           "webhook": {"port": 0}}
-        forget_other_telegrams(Path(raw["paths"]["assets"]))
-        cfg = tmp_path / "config.yaml"
-        cfg.write_text(yaml.safe_dump(raw))
-        env = {**os.environ, "BOT_TOKEN": TOKEN}
-        proc = subprocess.Popen([sys.executable, "bot.py", "--config", str(cfg)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        start = bot_process(demo_config, fake, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = start()
         try:
             fake.wait_for(lambda: fake.polling, timeout=120)
             fake.fail_next("sendPhoto", status=500)  # an error path too: its log line must not leak the token

@@ -34,8 +34,8 @@ async def test_user_photos_never_touch_the_disk(demo_config, photo):
     roots = [ROOT, Path(tempfile.gettempdir()), assets]
     async with running_bot(demo_config) as (fake, runner):
         before = snapshot(*roots)
-        mids = [(chat, fake.send_photo(chat, photo(name))) for chat, name in
-                ((16000, "obama2.jpg"), (16001, "biden.jpg"), (16002, "obama3.jpg"))]
+        for chat, name in ((16000, "obama2.jpg"), (16001, "biden.jpg"), (16002, "obama3.jpg")):
+            fake.send_photo(chat, photo(name))
         await fake.wait_for_sent_async(count=3, timeout=60)
         downloaded = [fake.file_bytes(c.params["file_id"]) for c in fake.calls("getFile")]
         await asyncio.sleep(0.5)

@@ -5,18 +5,9 @@ import asyncio
 import random
 import time
 
+from bench.bot_e2e import max_in_window
 from chatbot.fairqueue import FairQueue
 from chatbot.ratelimit import SlidingWindow
-
-
-def max_in_window(times: list[float], period: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - period:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def test_window_holds_at_arrival_despite_jitter():

@@ -91,27 +91,13 @@ async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, phot
 def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_config, photo, tmp_path):
     """SIGKILL in polling mode, then a restart: Telegram re-sends what was not confirmed."""
     import subprocess
-    import sys
-    from pathlib import Path
+    import time
 
-    import yaml
-
-    from tests.conftest import ROOT
     from tests.fake_telegram import FakeTelegram
-    from tests.test_bot import TOKEN, forget_other_telegrams
+    from tests.test_bot import TOKEN, bot_process
 
     with FakeTelegram(token=TOKEN) as fake:
-        raw = yaml.safe_load(demo_config.read_text())
-        raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
-                           "webhook": {"port": 0}}
-        forget_other_telegrams(Path(raw["paths"]["assets"]))
-        cfg = tmp_path / "config.yaml"
-        cfg.write_text(yaml.safe_dump(raw))
-        env = {**os.environ, "BOT_TOKEN": TOKEN}
-
-        def start() -> subprocess.Popen:
-            return subprocess.Popen([sys.executable, "bot.py", "--config", str(cfg)], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start = bot_process(demo_config, fake, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         # After ten downloads Telegram's file server stalls: twenty photos are in
         # progress, none of them mid-answer, when the bot is killed.
@@ -131,7 +117,6 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
             sent = [(chat, fake.send_photo(chat, photo("obama2.jpg"))) for chat in range(17000, 17030)]
             fake.wait_for(lambda: len(fake.sent()) >= 10, timeout=120)
             fake.wait_for(lambda: downloads["n"] >= 30, timeout=60)  # every update fetched
-            import time
             time.sleep(0.5)
             bot.kill()
             bot.wait(timeout=30)

@@ -1,7 +1,6 @@
 """build_embeddings.py, build_index.py and match.py end to end, as a user runs them."""
 from __future__ import annotations
 
-import io
 import shutil
 
 import numpy as np

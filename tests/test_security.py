@@ -4,7 +4,6 @@ from __future__ import annotations
 import shutil
 
 import ujson
-import yaml
 
 from gallery.store import Gallery
 from tests.conftest import run_script, write_config
