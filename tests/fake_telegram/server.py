@@ -595,12 +595,7 @@ class FakeTelegram:
     ) -> int:
         """A user sends a photo; Telegram turns it into JPEG sizes (see :mod:`.media`)."""
         sizes = photo_sizes(image_bytes)  # may raise PhotoError for a non-image
-        fields: dict[str, Any] = {"photo": self._store_photo_sizes(sizes)}
-        if caption is not None:
-            fields["caption"] = caption
-            entities = command_entities(caption)
-            if entities:
-                fields["caption_entities"] = entities
+        fields: dict[str, Any] = {"photo": self._store_photo_sizes(sizes), **self._caption(caption)}
         if media_group_id is not None:
             fields["media_group_id"] = media_group_id
         return self._user_message(
@@ -608,6 +603,14 @@ class FakeTelegram:
             user_id=user_id, first_name=first_name, language_code=language_code, username=username,
             chat_type=chat_type, title=title, reply_to=reply_to,
         )
+
+    @staticmethod
+    def _caption(caption: str | None) -> dict[str, Any]:
+        """Caption fields as Telegram sets them: bot commands in it get entities."""
+        if caption is None:
+            return {}
+        entities = command_entities(caption)
+        return {"caption": caption, **({"caption_entities": entities} if entities else {})}
 
     def send_album(self, chat_id: int, images: Iterable[bytes], *, caption: str | None = None, **sender: Any) -> list[int]:
         """A user sends several photos at once: one update per photo, same media_group_id."""
@@ -646,9 +649,7 @@ class FakeTelegram:
             "mime_type": mime_type,
             "file_size": stored.size,
         }
-        fields: dict[str, Any] = {"document": stored.meta}
-        if caption is not None:
-            fields["caption"] = caption
+        fields: dict[str, Any] = {"document": stored.meta, **self._caption(caption)}
         return self._user_message(
             chat_id, "document", fields,
             user_id=user_id, first_name=first_name, language_code=language_code, username=username,
