@@ -6,7 +6,9 @@ every update it had fetched but not yet answered. Here the offset advances
 only past updates whose handlers have finished, and the ids finished beyond
 the offset are kept in a small state file: after a crash, Telegram sends the
 unfinished updates again and the finished ones are recognised and skipped.
-The file holds update ids only, never message content.
+The file holds update ids only, never message content. getUpdates returns at
+most 100 updates from the offset, so at most 100 updates past the oldest
+unfinished one are in progress at a time.
 """
 from __future__ import annotations
 
