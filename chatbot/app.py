@@ -15,10 +15,12 @@ from telegram.ext import Application, ApplicationBuilder
 
 from chatbot.handlers import Front
 from chatbot.http import HttpServer
+from chatbot.journal import JournaledDispatch, UpdateJournal
 from chatbot.metrics import Metrics
 from chatbot.polling import ConfirmingPoller
 from chatbot.ratelimit import ChatRateLimiter
 from chatbot.service import Lookalike
+from chatbot.statedb import StateDB
 from search.index import FaceIndex
 from settings import Config
 from worker.pool import FacePool
@@ -39,6 +41,8 @@ class BotRunner:
         self.app: Application | None = None
         self.http: HttpServer | None = None
         self.poller: ConfirmingPoller | None = None
+        self.db: StateDB | None = None
+        self.dispatch: JournaledDispatch | None = None
         self._ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -71,6 +75,13 @@ class BotRunner:
         await self.front.post_init(self.app)
         await self.app.start()
         if self.webhook:
+            self.db = StateDB(cfg.paths.assets / tg.state_db, self.app.bot.id)
+            await self.db.open()
+            journal = UpdateJournal(self.db, tg.journal_keep_s)
+            self.dispatch = JournaledDispatch(self.app, journal)
+            await journal.prune()
+            await self.dispatch.replay()  # what a crashed run accepted but did not answer
+            self.http.intake = self.dispatch
             await self.app.bot.set_webhook(tg.webhook.url, secret_token=self.webhook_secret,
                                            allowed_updates=Update.ALL_TYPES,
                                            max_connections=tg.webhook.max_connections)
@@ -80,6 +91,8 @@ class BotRunner:
             await self.poller.start()
         await warm
         self._tasks.append(asyncio.create_task(self._watch_gallery()))
+        if self.dispatch:
+            self._tasks.append(asyncio.create_task(self._prune_journal(self.dispatch.journal)))
         self._ready = True
         log.info("bot ready (%s): %d faces of %d people, %d workers", "webhook" if self.webhook else "polling",
                  len(index.gallery.vectors), len(index.gallery.people), self.pool.workers)
@@ -111,6 +124,15 @@ class BotRunner:
             if await self.service.reload():
                 self.metrics.gallery_faces.set(len(self.service.index.gallery.vectors))
 
+    async def _prune_journal(self, journal: UpdateJournal) -> None:
+        """Hourly: answered update ids older than journal_keep_s are of no more use."""
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                await journal.prune()
+            except Exception as exc:  # a full disk must not stop the bot
+                log.warning("journal prune failed: %s", type(exc).__name__)
+
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
@@ -140,6 +162,8 @@ class BotRunner:
             log.warning("shutdown grace period over with updates unhandled; they will be fetched again")
         if self.front and not await self.front.drain(grace):
             log.warning("shutdown grace period over with %d photo(s) unanswered", self.front.active)
+        if self.dispatch and not await self.dispatch.stop(grace=5.0):
+            log.warning("updates left unfinished in the journal; they are handled on the next start")
         for task in self._tasks:
             task.cancel()
         if self.app:
@@ -150,6 +174,8 @@ class BotRunner:
             await self.front.fileids.flush()
         if self.http:
             await self.http.stop()
+        if self.db:
+            await self.db.close()
         if self.pool:
             await asyncio.to_thread(self.pool.close)
         log.info("stopped")

@@ -21,6 +21,7 @@ from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from chatbot.fairqueue import FairQueue
+from chatbot.fetch import MAX_DOWNLOAD, FetchFailed, FileTooBig, fetch_photo
 from chatbot.fileids import FileIdCache
 from chatbot.metrics import Metrics
 from chatbot.service import Analysis, Lookalike
@@ -31,7 +32,6 @@ from worker.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-MAX_DOWNLOAD = 20 * 1024 * 1024  # Telegram's limit for bots
 CAPTION_LIMIT = 1024
 HEIC = ("image/heic", "image/heif")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -46,7 +46,8 @@ COMMANDS = [("start", "Start"), ("help", "How to use, privacy"), ("about", "Gall
 
 NEW = filters.UpdateType.MESSAGE
 PRIVATE = filters.ChatType.PRIVATE
-TAGGED = filters.ChatType.GROUPS & filters.CaptionRegex(r"(?i)(^|\s)/lookalike(@\w+)?(\s|$)")
+LOOKALIKE_TAG = r"(?i)(^|\s)/lookalike(@\w+)?(\s|$)"  # in a caption: "answer this photo" in groups
+TAGGED = filters.ChatType.GROUPS & filters.CaptionRegex(LOOKALIKE_TAG)
 
 
 def pick_photo(sizes: tuple[PhotoSize, ...], detect_size: int) -> PhotoSize:
@@ -155,12 +156,19 @@ class Front:
 
     # -- the photo flow --------------------------------------------------------
     async def answer_photo(self, update: Update, message: Message, file_id: str, file_size: int | None) -> None:
-        """Exactly one answer for one photo, whatever happens on the way."""
+        """Exactly one answer for one photo, whatever happens on the way.
+
+        Fetching the photo retries by itself (chatbot/fetch.py); what fails for
+        good before anything was sent gets a short reply saying so. A send that
+        timed out may have arrived, so it gets nothing more: a second answer
+        would be worse than none.
+        """
         started = time.monotonic()
         lang = self.lang(update)
         user = update.effective_user.id if update.effective_user else message.chat_id
         outcome = "failed"
         answered = False
+        sending = False
         self._enter()
         try:
             if file_size and file_size > MAX_DOWNLOAD:
@@ -173,37 +181,38 @@ class Front:
                 return
             try:
                 async with self.chat_action(message, ChatAction.UPLOAD_PHOTO):
-                    analysis = await self.analyse(user, file_id)
+                    analysis = await self.analyse(user, file_id, file_size)
                     outcome = analysis.outcome.value
+                    sending = True
                     await self.send_analysis(message, analysis, lang)
                     answered = True
                     self.metrics.faces.inc(len(analysis.faces))
             finally:
                 self.queue.leave(user)
-        except BadRequest as exc:
-            if "too big" in str(exc).lower():
-                outcome = "too_big_file"
-                answered = await self.try_reply(message, text(lang, "too_big_file"))
-            else:
-                log.warning("photo answer failed: BadRequest")
-                self.metrics.errors.labels("BadRequest").inc()
+        except FileTooBig:
+            outcome = "too_big_file"
+            answered = await self.try_reply(message, text(lang, "too_big_file"))
+        except FetchFailed as exc:
+            outcome = "fetch_failed"
+            self.metrics.errors.labels(f"fetch_{type(exc.last).__name__}").inc()
+            answered = await self.try_reply(message, text(lang, "fetch_failed"))
         except TimedOut:
-            # The answer may have arrived; a second one would be worse than none.
+            # Only a send can get here (fetching retries its own time-outs), and it may have arrived.
             self.metrics.errors.labels("TimedOut").inc()
             log.warning("photo answer timed out; not retried to avoid a double answer")
         except Exception as exc:
+            # A final error before or during a send (a 400, retries exhausted): one short reply.
             self.metrics.errors.labels(type(exc).__name__).inc()
-            log.error("photo answer failed: %s", type(exc).__name__)
+            log.warning("photo answer failed %s sending: %s", "while" if sending else "before",
+                        type(exc).__name__)
+            answered = await self.try_reply(message, text(lang, "failed"))
         finally:
             self.metrics.photos.labels(outcome if answered else "unanswered").inc()
             self.metrics.latency.observe(time.monotonic() - started)
             self._leave()
 
-    async def analyse(self, user: int, file_id: str) -> Analysis:
-        file = await self.bot.get_file(file_id)
-        if file.file_size and file.file_size > MAX_DOWNLOAD:
-            raise BadRequest("File is too big")
-        data = bytes(await file.download_as_bytearray())  # in memory only, never on disk
+    async def analyse(self, user: int, file_id: str, file_size: int | None) -> Analysis:
+        data = await fetch_photo(self.bot, file_id, file_size, self.config.telegram.fetch)  # in memory only
         async with self.queue.slot(user):
             return await self.service.analyse(data)
 

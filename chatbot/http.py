@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from chatbot.journal import JournaledDispatch
 from chatbot.metrics import Metrics
 from settings import WebhookConfig
 
@@ -32,6 +33,7 @@ class HttpServer:
         self.ready = ready
         self.secret = secret.encode() if secret else None
         self.accepting = True
+        self.intake: JournaledDispatch | None = None  # set once the journal is open
         web_app = web.Application(client_max_size=config.max_body)
         web_app.router.add_get("/healthz", self.healthz)
         web_app.router.add_get("/metrics", self.metrics_page)
@@ -83,5 +85,14 @@ class HttpServer:
         except Exception:
             self.metrics.errors.labels("webhook_malformed").inc()
             return web.Response(status=400, text="malformed update")
-        await self.app.update_queue.put(update)  # processed asynchronously; Telegram gets 200 now
+        if self.intake is None:
+            return web.Response(status=503, text="starting")  # Telegram retries later
+        try:
+            fresh = await self.intake.accept(data, update)  # durable before the 200; handled in the background
+        except Exception as exc:
+            self.metrics.errors.labels(f"journal_{type(exc).__name__}").inc()
+            log.error("could not journal an update (%s); Telegram will deliver it again", type(exc).__name__)
+            return web.Response(status=500, text="journal unavailable")
+        if not fresh:
+            self.metrics.errors.labels("webhook_redelivery").inc()
         return web.Response(text="ok")

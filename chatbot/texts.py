@@ -33,6 +33,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_large": "📦 This picture is too large for me. Please send a smaller photo (under 20 MB).",
         "too_big_file": "📦 This file is too big: bots can download at most 20 MB. Please send a smaller photo.",
         "failed": "😓 Something went wrong with this photo. Please try again in a moment.",
+        "fetch_failed": ("📡 I couldn't download your photo from Telegram just now (its file servers "
+                         "didn't answer). Please send it again."),
         "busy": "⏳ I'm busy with your other photos right now. Please try again shortly.",
         "overloaded": "⏳ I'm very busy right now. Please try again in a minute.",
         "send_photo": "📸 Send me a photo with a face and I'll find your celebrity lookalike. /help",
@@ -67,6 +69,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_large": "📦 Картинка слишком большая. Пришлите фото поменьше (до 20 МБ).",
         "too_big_file": "📦 Файл слишком большой: боты могут скачивать не больше 20 МБ. Пришлите фото поменьше.",
         "failed": "😓 С этим фото что-то пошло не так. Попробуйте ещё раз чуть позже.",
+        "fetch_failed": ("📡 Не получилось скачать ваше фото с серверов Telegram (они не ответили). "
+                         "Пожалуйста, отправьте его ещё раз."),
         "busy": "⏳ Я ещё занят вашими предыдущими фото. Попробуйте чуть позже.",
         "overloaded": "⏳ Сейчас очень много запросов. Попробуйте через минуту.",
         "send_photo": "📸 Пришлите фото с лицом, и я найду вашего двойника среди знаменитостей. /help",

@@ -112,11 +112,24 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    """getFile + download of a user's photo: both are safe to retry, within a budget."""
+    budget_s: float = 60.0        # per photo; at least two attempts always fit (see chatbot/fetch.py)
+    read_timeout_s: float = 5.0   # no byte for this long is a stall
+    min_rate: int = 262_144       # bytes/s a download may slow down to before it counts as stalled
+    backoff_s: float = 0.5        # first pause between attempts, doubled each time
+    max_backoff_s: float = 8.0
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    state_db: str = "telegram_state.sqlite3"  # in paths.assets: the webhook journal (chatbot/journal.py)
+    journal_keep_s: float = 172_800.0  # answered update ids kept this long to spot Telegram's re-deliveries
     polling_timeout: int = 30
     reload_check_s: float = 10.0  # how often index.json is checked for a rebuilt gallery
     shutdown_grace_s: float = 30.0

@@ -83,12 +83,21 @@ class FaultSpec:
     ``status=None`` with a ``delay`` just stalls the request and then handles it normally,
     which is how Telegram behaves when the client gives up on a slow reply: the message may
     still be sent.  A 429 carries ``parameters.retry_after`` (default 1) like Telegram's.
+
+    ``reset=True`` drops the connection without an answer and without handling the request
+    (a proxy or a stale keep-alive connection).  For file downloads (``call.method == "file"``)
+    ``truncate=N`` sends only the first N bytes of the file: with ``short=False`` the headers
+    announce the whole file and the connection breaks mid-body; with ``short=True`` the
+    response is complete but shorter than the ``file_size`` getFile reported.
     """
 
     status: int | None = 500
     retry_after: int | None = None
     description: str | None = None
     delay: float = 0.0
+    reset: bool = False
+    truncate: int | None = None
+    short: bool = False
 
     def body(self) -> dict[str, Any]:
         assert self.status is not None

@@ -123,6 +123,7 @@ class FakeTelegram:
         webhook_retries: int = 3,
         webhook_retry_delay: float = 0.2,
         webhook_timeout: float = 10.0,
+        webhook_max_delay: float = 2.0,
     ) -> None:
         self.token = token
         self.host = host
@@ -130,6 +131,7 @@ class FakeTelegram:
         self.webhook_retries = webhook_retries
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_timeout = webhook_timeout
+        self.webhook_max_delay = webhook_max_delay  # Telegram keeps retrying a dead webhook for hours
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         self.bot_user: dict[str, Any] = {
             "id": bot_id,
@@ -856,16 +858,53 @@ class FakeTelegram:
             unique_ids=[s.file_unique_id for s in ladder],
         )
 
-    async def _handle_download(self, request: web.Request) -> web.Response:
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
         path = request.match_info["path"]
         with self._lock:
             stored = self._paths.get(path) if request.match_info["token"] == self.token else None
+        params = {"file_path": path, "file_id": stored.file_id if stored else None}
+        fault = self._take_fault(Call("file", params, {}, started, 0))
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.reset:
+                return self._reset(request, Call("file", params, {}, started, 0, description="reset"))
+            if fault.status is not None:
+                body = fault.body()
+                self._record(Call("file", params, {}, started, fault.status, description=body["description"]))
+                return web.json_response(body, status=fault.status)
         status = 200 if stored is not None else 404
-        self._record(Call("file", {"file_path": path}, {}, started, status))
         if stored is None:
+            self._record(Call("file", params, {}, started, status))
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        if fault is not None and fault.truncate is not None:
+            return await self._truncated(request, stored.data, fault, Call("file", params, {}, started, 206,
+                                                                            description="truncated"))
+        self._record(Call("file", params, {}, started, status))
         return web.Response(body=stored.data, content_type="application/octet-stream")
+
+    def _reset(self, request: web.Request, call: Call) -> web.Response:
+        """Drop the connection with no answer at all, as a failing proxy does."""
+        self._record(call)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)  # never reaches the client: the socket is gone
+
+    async def _truncated(self, request: web.Request, data: bytes, fault: FaultSpec, call: Call) -> web.StreamResponse:
+        """Send the first ``fault.truncate`` bytes, then break the connection (or end early)."""
+        cut = data[: fault.truncate]
+        announced = len(cut) if fault.short else len(data)
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream",
+                                               "Content-Length": str(announced)})
+        await response.prepare(request)
+        await response.write(cut)
+        self._record(call)
+        if fault.short:
+            await response.write_eof()
+        elif request.transport is not None:
+            request.transport.abort()
+        return response
 
     # ------------------------------------------------------------------ HTTP plumbing
 
@@ -923,6 +962,8 @@ class FakeTelegram:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.reset:
+                return self._reset(request, Call(method, params, files, started, 0, description="reset"))
             if fault.status is not None:
                 body = fault.body()
                 self._record(Call(method, params, files, started, fault.status, description=body["description"]))
@@ -1190,7 +1231,7 @@ class FakeTelegram:
                     if delivery.ok:
                         return
                 if attempt <= self.webhook_retries:
-                    await asyncio.sleep(self.webhook_retry_delay * attempt)
+                    await asyncio.sleep(min(self.webhook_retry_delay * attempt, self.webhook_max_delay))
             with self._lock:  # Telegram gives up eventually; the fake gives up quickly
                 self._pending = [u for u in self._pending if u["update_id"] != uid]
         finally:
