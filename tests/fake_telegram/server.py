@@ -396,6 +396,15 @@ class FakeTelegram:
             keys = sorted(k for k in self._messages if k[0] == chat_id and k not in self._deleted)
         return [m for m in (self.message(*k) for k in keys) if m is not None]
 
+    def chat_of_file(self, file_id: str) -> int | str | None:
+        """The chat whose user sent the file (any size of a photo), for faults aimed at one photo."""
+        with self._lock:
+            for (chat_id, _), msg in self._messages.items():
+                files = [*msg.get("photo", []), msg.get("document") or {}]
+                if any(f.get("file_id") == file_id for f in files):
+                    return chat_id
+        return None
+
     def file_bytes(self, file_id: str) -> bytes:
         """What Telegram stores for a file_id (e.g. the picture the bot sent back)."""
         with self._lock:
