@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -53,8 +54,9 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
 def forget_other_telegrams(assets: Path) -> None:
     """Each test's fake is a new Telegram with the same bot token: the file_ids
     and update offsets an earlier fake handed out mean nothing to it."""
-    (assets / "telegram_file_ids.json").unlink(missing_ok=True)
-    (assets / "telegram_updates.json").unlink(missing_ok=True)
+    for name in ("telegram_file_ids.json", "telegram_updates.json", "telegram_state.sqlite3",
+                 "telegram_state.sqlite3-wal", "telegram_state.sqlite3-shm"):
+        (assets / name).unlink(missing_ok=True)
 
 
 async def answers(fake: FakeTelegram, count: int, chat_id=None, timeout: float = 60):
@@ -313,16 +315,29 @@ def test_missing_token_is_one_clear_line(tmp_path):
     assert done.stderr.strip().count("\n") == 0 and "BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
 
 
-def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, **popen) -> Callable[[], subprocess.Popen]:
-    """A starter for bot.py as a real process, polling the fake with the demo gallery."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, *, webhook_port: int | None = None,
+                env: dict[str, str] | None = None, cwd: Path = ROOT, **popen) -> Callable[[], subprocess.Popen]:
+    """A starter for bot.py as a real process with the demo gallery: polling the fake, or
+    (``webhook_port``) serving a webhook there with the secret ``WEBHOOK_SECRET``."""
     raw = yaml.safe_load(demo_config.read_text())
     raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
                        "webhook": {"port": 0}}
-    forget_other_telegrams(Path(raw["paths"]["assets"]))
+    if webhook_port:
+        raw["telegram"]["webhook"] = {"port": webhook_port, "listen": "127.0.0.1",
+                                      "url": f"http://127.0.0.1:{webhook_port}/telegram"}
+    assets = Path(raw["paths"]["assets"])
+    forget_other_telegrams(assets)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(raw))
-    env = {**os.environ, "BOT_TOKEN": TOKEN}
-    return lambda: subprocess.Popen([sys.executable, "bot.py", "--config", str(cfg)], cwd=ROOT, env=env, **popen)
+    full_env = {**os.environ, "BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "webhook-secret", **(env or {})}
+    return lambda: subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", str(cfg)], cwd=cwd,
+                                    env=full_env, **popen)
 
 
 def test_sigterm_answers_photos_in_progress_then_exits(demo_config, photo, tmp_path):
