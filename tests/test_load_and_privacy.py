@@ -1,9 +1,7 @@
 """Load (2,000 mixed updates from 500 chats) and privacy (no photo on disk)."""
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
 from pathlib import Path
 
 import psutil
@@ -13,40 +11,83 @@ from tests.conftest import ROOT
 from tests.test_bot import running_bot
 
 
-def snapshot(*roots: Path) -> dict[Path, tuple[int, int]]:
-    files = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in (".git", ".venv", "__pycache__", ".pytest_cache")]
-            for name in filenames:
-                path = Path(dirpath) / name
-                try:
-                    st = path.stat()
-                except OSError:
-                    continue
-                files[path] = (st.st_size, st.st_mtime_ns)
-    return files
+# Installed in the bot process and its worker processes (site imports it from PYTHONPATH):
+# every file opened for writing from Python, and every SQLite database, is logged.
+AUDIT_HOOK = """
+import os, sys
+_fd = os.open(os.environ["LOOKALIKE_WRITES_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+def _log(path):
+    if isinstance(path, (str, bytes, os.PathLike)):
+        os.write(_fd, os.fsencode(os.path.abspath(os.fspath(path))) + b"\\n")
+
+def _hook(event, args):
+    if event == "open" and isinstance(args[2], int) and args[2] & _WRITE:
+        _log(args[0])
+    elif event == "sqlite3.connect" and args[0] not in (":memory:", b":memory:"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            _log(os.fsdecode(args[0]) + suffix)
+    elif event in ("os.rename", "os.replace", "shutil.copyfile", "shutil.move"):
+        _log(args[1])
+
+sys.addaudithook(_hook)
+"""
 
 
-async def test_user_photos_never_touch_the_disk(demo_config, photo):
+def files_under(*roots: Path) -> list[Path]:
+    return [Path(d) / name for root in roots for d, _, names in os.walk(root) for name in names]
+
+
+def test_user_photos_never_touch_the_disk(demo_config, photo, tmp_path):
+    """The bot (webhook mode, so its SQLite journal too) writes no photo anywhere.
+
+    It runs as its own process with its own working folder and TMPDIR; an
+    audit hook in it and in its workers lists every file they open for writing.
+    Each of those, and everything in the bot's folders, is searched for the
+    bytes of the downloaded photos."""
+    import subprocess
+
     import yaml
+
+    from tests.fake_telegram import FakeTelegram
+    from tests.test_bot import TOKEN, bot_process, free_port
+
     assets = Path(yaml.safe_load(demo_config.read_text())["paths"]["assets"])
-    roots = [ROOT, Path(tempfile.gettempdir()), assets]
-    async with running_bot(demo_config) as (fake, runner):
-        before = snapshot(*roots)
-        for chat, name in ((16000, "obama2.jpg"), (16001, "biden.jpg"), (16002, "obama3.jpg")):
-            fake.send_photo(chat, photo(name))
-        await fake.wait_for_sent_async(count=3, timeout=60)
+    hook, work, tmp, log = tmp_path / "hook", tmp_path / "cwd", tmp_path / "tmp", tmp_path / "writes.log"
+    for folder in (hook, work, tmp):
+        folder.mkdir()
+    (hook / "sitecustomize.py").write_text(AUDIT_HOOK)
+    env = {"TMPDIR": str(tmp), "PYTHONPATH": str(hook), "LOOKALIKE_WRITES_LOG": str(log)}
+    with FakeTelegram(token=TOKEN) as fake:
+        start = bot_process(demo_config, fake, tmp_path, webhook_port=free_port(), env=env, cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bot = start()
+        try:
+            fake.wait_for(lambda: fake.webhook_url, timeout=120)
+            for chat, name in ((16000, "obama2.jpg"), (16001, "biden.jpg"), (16002, "obama3.jpg")):
+                fake.send_photo(chat, photo(name), caption="my holiday photo")
+            fake.send_document(16003, photo("biden.jpg"), "me.jpg", "image/jpeg")
+            fake.wait_for_sent(count=4, timeout=120)
+            bot.terminate()  # a clean stop flushes and closes everything the bot keeps
+            assert bot.wait(timeout=60) == 0
+        finally:
+            if bot.poll() is None:
+                bot.kill()
         downloaded = [fake.file_bytes(c.params["file_id"]) for c in fake.calls("getFile")]
-        await asyncio.sleep(0.5)
-        after = snapshot(*roots)
-    changed = [p for p, meta in after.items() if before.get(p) != meta]
-    allowed = {assets / "telegram_file_ids.json"}
-    suspicious = [p for p in changed if p not in allowed and "pytest-of" not in str(p)]
-    assert not suspicious, suspicious
-    for path in changed:
+    assert len(downloaded) == 4
+    written = {Path(p) for p in log.read_text().splitlines()}
+    assert any(p.name == "telegram_state.sqlite3" for p in written)  # the hook saw the journal
+    assert any(p.name == "telegram_file_ids.json" for p in written)  # and the thumbnail file_id cache
+    print("\nfiles the bot opened for writing:", *sorted(map(str, written)), sep="\n  ")
+    outside = [p for p in written if not (p.is_relative_to(assets) or p.is_relative_to(tmp)
+                                          or p.is_relative_to(work) or p.is_relative_to(ROOT / ".venv")
+                                          or p.name.endswith(".pyc") or str(p).startswith("/dev/"))]
+    assert not outside, outside
+    for path in {*written, *files_under(work, tmp, assets)}:
         data = path.read_bytes() if path.is_file() else b""
         assert not any(d[1000:1064] in data for d in downloaded), path  # no photo content anywhere
+        assert b"my holiday photo" not in data, path  # nor what users wrote
 
 
 @pytest.mark.slow
