@@ -7,10 +7,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEMO   := .cache/demo_photos
 INDEX  := assets/index.bin
+MO     := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/lookalike.po))
 
 .PHONY: install test run bench demo clean
 
-install: $(STAMP) $(INDEX)
+install: $(STAMP) $(MO) $(INDEX)
+
+# Message catalogs (chatbot/texts.py): compiled from the .po files a translator edits.
+locale/%/LC_MESSAGES/lookalike.mo: locale/%/LC_MESSAGES/lookalike.po $(STAMP)
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -128,6 +128,10 @@ class TelegramConfig:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    result_card: bool = True      # one face: the "you and them" card; False: the celebrity's photo only
+    results_ttl_s: float = 3600.0  # buttons under a result work this long (vectors and matches in memory)
+    max_results: int = 20_000      # results kept for buttons at most; the oldest go first
+    media_chat_id: int = 0         # a private channel where the bot uploads celebrity photos for inline sharing
     state_db: str = "telegram_state.sqlite3"  # in paths.assets: the webhook journal (chatbot/journal.py)
     journal_keep_s: float = 172_800.0  # answered update ids kept this long to spot Telegram's re-deliveries
     polling_timeout: int = 30

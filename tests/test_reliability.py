@@ -76,7 +76,7 @@ async def test_edited_messages_and_unknown_updates_get_no_answer(demo_config, ph
 
 
 async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, photo):
-    async with running_bot(demo_config) as (fake, runner):
+    async with running_bot(demo_config, result_card=False) as (fake, runner):
         first = fake.send_photo(15000, photo("obama2.jpg"))
         await answers(fake, 1, 15000)
         await fake.wait_for_async(lambda: runner.front.fileids.ids, timeout=10)  # set once the reply returns
