@@ -63,7 +63,7 @@ class InlineSearch:
         front.metrics.updates.labels("inline").inc()
         lang = front.lang(update)
         words = (query.query or "")[:MAX_QUERY]
-        share = SHARE.match(words)
+        share = SHARE.fullmatch(words)
         personal = share is not None
         if share:
             results = await self.shared_result(query.from_user.id, share.group(1), int(share.group(2)), lang)

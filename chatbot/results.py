@@ -56,7 +56,7 @@ def parse_callback(data: str | None) -> Callback | None:
     """The button's meaning, or None for anything this bot did not make."""
     if not data or len(data) > 64:
         return None
-    found = CALLBACK.match(data)
+    found = CALLBACK.fullmatch(data)
     if found is None:
         return None
     if found["lang"]:
