@@ -19,7 +19,7 @@ from PIL import Image
 from settings import EngineConfig
 from worker import card
 from worker.annotate import draw_numbered_boxes
-from worker.card import chip_jpeg
+from worker.card import chip_bytes, chip_image
 from worker.decode import ImageRejected, decode_image
 from worker.models import DESCRIPTOR, LANDMARKS, model_path
 from worker.outcome import EmbedResult, Face, Outcome
@@ -115,7 +115,7 @@ class FaceEngine:
         with_chips = len(found) <= chips
         for (box, score), shape, vector in zip(found, shapes, vectors):
             eye_distance, roll = eye_geometry(shape)
-            chip = chip_jpeg(self.chip(pixels, shape)) if with_chips else None
+            chip = chip_bytes(self.chip(pixels, shape)) if with_chips else None
             faces.append(Face(
                 box=(max(box.left(), 0), max(box.top(), 0),
                      min(box.right(), image.width - 1), min(box.bottom(), image.height - 1)),
@@ -132,8 +132,7 @@ class FaceEngine:
     def card(self, chip: bytes, celebrity: str, text: card.CardText) -> bytes | None:
         """The card from a chip this engine returned earlier and the celebrity's thumbnail file."""
         try:
-            with Image.open(io.BytesIO(chip)) as face:
-                return card.render_card(face, self.celebrity_chip(celebrity), text)
+            return card.render_card(chip_image(chip), self.celebrity_chip(celebrity), text)
         except Exception as exc:  # a missing thumbnail or a font problem costs the card, not the answer
             log.warning("card failed: %s", type(exc).__name__)
             return None
@@ -162,7 +161,7 @@ class FaceEngine:
             image = decode_image(data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes)
             pixels = np.asarray(image)
             shape = self.landmarks(pixels, self._dlib.rectangle(*box))
-            return self.card(chip_jpeg(self.chip(pixels, shape)), celebrity, text)
+            return self.card(chip_bytes(self.chip(pixels, shape)), celebrity, text)
         except Exception as exc:
             log.warning("card failed: %s", type(exc).__name__)
             return None
