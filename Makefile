@@ -47,6 +47,7 @@ bench: install
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
 	$(PY) -m bench.quality
+	$(PY) -m bench.card
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
