@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from collect.agent import NoContact
 from collect.http import FetchError
 from collect.scrape import Options, scrape
 from collect.wikidata import parse_occupations, read_names
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with logging_redirect_tqdm():
             summary = asyncio.run(scrape(scrape_cfg, options))
+    except NoContact as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except FetchError as exc:
         print(f"error: the Wikidata query failed: {exc}", file=sys.stderr)
         return 1
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  failed: {failure}", file=sys.stderr)
     if len(summary.failures) > 20:
         print(f"  ... and {len(summary.failures) - 20} more", file=sys.stderr)
-    return 0 if summary.people_failed == 0 else 1
+    return 0 if summary.people_failed == 0 and not summary.stopped else 1
 
 
 if __name__ == "__main__":
