@@ -72,20 +72,26 @@ def is_photo_name(title: str) -> bool:
     return title.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS if "." in title else False
 
 
+VOID = {"br", "img", "hr", "wbr", "input", "meta", "link", "area", "source"}
+
+
 class _Text(HTMLParser):
     """Visible text of extmetadata HTML, without footnote markers (<sup class="reference">)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self._skip = 0
+        self._skip = 0      # depth inside a skipped element
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip or tag in ("style", "script") or (tag == "sup" and "reference" in (dict(attrs).get("class") or "")):
+        if tag in VOID:
+            return
+        reference = tag == "sup" and "reference" in (dict(attrs).get("class") or "")
+        if self._skip or tag in ("style", "script") or reference:
             self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if self._skip and tag in ("style", "script", "sup"):
+        if self._skip and tag not in VOID:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

@@ -153,7 +153,7 @@ class Scraper:
                 log.info("%s: %s, skipped", title, info)
                 self.summary.skipped[info] += 1
                 continue
-            name = store.file_name(title, taken)
+            name = store.file_name(info.title, taken)     # the title Commons answered under
             path = store.inside(folder, name)
             if path.is_file():  # written atomically by an interrupted run: whole
                 self.summary.photos_kept += 1

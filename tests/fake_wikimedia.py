@@ -362,6 +362,7 @@ class FakeWikimedia:
                 if name in known and UNSCALABLE.match(self._mime(name)):
                     # ApiQueryImageInfo::mergeThumbParams: normaliseParams() failed -> the whole request
                     # dies with the file's DB key (wiki-text escaped) in the message.
+                    self.hits["urlparamnormal"] += 1
                     return _error("urlparamnormal", f"Could not normalize image parameters for {db_key(name)}.")
         out = []
         for title, name in pages:
