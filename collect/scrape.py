@@ -52,6 +52,7 @@ class Summary:
     requests: int = 0
     retried: int = 0
     downloaded: int = 0         # bytes
+    by_host: dict[str, int] = field(default_factory=dict)   # requests per host:port
     seconds: float = 0.0
     stopped: str = ""           # why the run ended early (a host asked for a long pause)
     failures: list[str] = field(default_factory=list)
@@ -248,6 +249,7 @@ class Scraper:
     def _count_requests(self, started: float) -> None:
         self.summary.requests = self.client.stats.requests
         self.summary.downloaded = self.client.stats.downloaded
+        self.summary.by_host = dict(self.client.stats.by_host)
         self.summary.retried = self.client.stats.retried
         self.summary.seconds = time.perf_counter() - started
 

@@ -141,6 +141,7 @@ class FakeWikimedia:
         self.script: dict[str, list[tuple[int, dict[str, str]]]] = {}  # key -> responses before success
         self.sparql_base = self.api_base = self.upload_base = ""
         self._runner: web.AppRunner | None = None
+        self._known_cache: tuple[object, dict[str, str]] = (None, {})
 
     # --- faults -------------------------------------------------------------------------------
     def fail_next(self, key: str, status: int = 429, times: int = 1, retry_after: str | None = None) -> None:
@@ -349,8 +350,11 @@ class FakeWikimedia:
 
     def _known(self) -> dict[str, str]:
         """Canonical name (first letter upper case, as Commons stores titles) -> the name the test gave."""
-        names = {f for p in self.people for f in p.files + p.images} - set(self.redirects)
-        return {canonical(f): f for f in names}
+        key = (len(self.people), sum(len(p.files) + len(p.images) for p in self.people), tuple(self.redirects))
+        if self._known_cache[0] != key:
+            names = {f for p in self.people for f in p.files + p.images} - set(self.redirects)
+            self._known_cache = (key, {canonical(f): f for f in names})
+        return self._known_cache[1]
 
     def _imageinfo_answer(self, q: dict[str, str], pages: list[tuple[str, str]], extra: dict) -> web.Response:
         # API:Imageinfo (https://www.mediawiki.org/wiki/API:Imageinfo), formatversion=2: "pages" is a list.
