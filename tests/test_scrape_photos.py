@@ -17,6 +17,7 @@ import ujson
 from PIL import Image
 
 from collect import commons, store, wikidata
+from collect.agent import CONTACT_ENV
 from collect.http import retry_after
 from collect.scrape import BROKEN, REFUSED, Options, Summary, scrape
 from settings import ScrapeConfig
@@ -35,8 +36,11 @@ def config_for(fake: FakeWikimedia, **changes: object) -> ScrapeConfig:
 
 
 @pytest_asyncio.fixture
-async def wikimedia():
-    """Factory: start a fake Wikimedia serving the given people; all are closed at the end."""
+async def wikimedia(monkeypatch: pytest.MonkeyPatch):
+    """Factory: start a fake Wikimedia serving the given people; all are closed at the end.
+
+    An operator's own LOOKALIKE_CONTACT would override the tests' contact: it is unset here."""
+    monkeypatch.delenv(CONTACT_ENV, raising=False)
     started: list[FakeWikimedia] = []
 
     async def start(people: list[FakePerson]) -> FakeWikimedia:
