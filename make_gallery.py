@@ -11,19 +11,15 @@ assets/index.json, which build_index.py writes last).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
 import build_embeddings
 import build_index
-from collect.agent import NoContact
-from collect.http import FetchError
-from collect.scrape import Options, Summary, scrape
+import scrape_photos
+from collect.scrape import Options, Summary
 from collect.wikidata import parse_occupations
 from settings import load_config
 
@@ -79,16 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"1/3 collecting {args.size} people x {args.per_person} photos into {photos}")
     started = time.perf_counter()
-    try:
-        with logging_redirect_tqdm():
-            scraped = asyncio.run(scrape(config.scrape, Options(out=photos, per_person=args.per_person,
-                                                                limit=args.size, occupations=occupations)))
-    except NoContact as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FetchError as exc:
-        print(f"error: the Wikidata query failed: {exc}", file=sys.stderr)
-        return 1
+    scraped = scrape_photos.collect(config.scrape, Options(out=photos, per_person=args.per_person,
+                                                           limit=args.size, occupations=occupations))
+    if isinstance(scraped, int):
+        return scraped
     seconds["collect"] = time.perf_counter() - started
 
     print("2/3 embedding faces")

@@ -22,7 +22,7 @@ from collect.rate import ByteRate
 from collect.scrape import Options, scrape
 from collect.wikidata import QueryTimeout
 from tests.conftest import ROOT, write_config
-from tests.fake_wikimedia import FakePerson, FakeWikimedia, make_people, photo_bytes
+from tests.fake_wikimedia import FakePerson, make_people, photo_bytes
 from tests.test_scrape_photos import CONTACT, config_for, run, wikimedia  # noqa: F401 - fixture
 
 DOCS = ROOT / "docs" / "collecting.md"
