@@ -132,7 +132,9 @@ class Scraper:
         if p.category and k > len(out):
             members = await commons.category_infos(self.client, self.config.commons_api, p.category,
                                                    4 * k + 2, self.width)
-            out += [(t, found) for t, found in members if t != p.image]
+            # The P18 file is often in the category too, under the title Commons answered with.
+            seen = {t for t, found in out} | {f.title for _, f in out if isinstance(f, commons.FileInfo)}
+            out += [(t, found) for t, found in members if t not in seen]
         return out
 
     async def person(self, p: Person, folder: Path, p18: dict[str, commons.Found]) -> None:

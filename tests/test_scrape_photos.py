@@ -30,7 +30,8 @@ UA_PREFIX = "lookalike-gallery-builder/1.0 (lookalike-tests@example.org) aiohttp
 
 def config_for(fake: FakeWikimedia, **changes: object) -> ScrapeConfig:
     values = dict(sparql_endpoint=fake.sparql_endpoint, commons_api=fake.commons_api, contact=CONTACT,
-                  thumb_width=300, concurrency=2, retries=2, timeout_s=10.0, backoff_s=0.01)
+                  thumb_width=300, concurrency=2, retries=2, timeout_s=10.0, backoff_s=0.01,
+                  download_mbps=10_000.0)
     values.update(changes)
     return ScrapeConfig(**values)  # type: ignore[arg-type]
 

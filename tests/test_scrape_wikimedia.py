@@ -63,7 +63,7 @@ async def test_server_side_timeout_fails_at_once_with_advice(wikimedia, tmp_path
 @pytest.mark.asyncio
 async def test_client_side_read_timeout_is_not_retried(wikimedia, tmp_path: Path) -> None:
     fake = await wikimedia(make_people(1))
-    fake.sparql_seconds = 5.0
+    fake.sparql_seconds = 3.0
 
     with pytest.raises(QueryTimeout, match="no answer within 1 s"):
         await scrape(config_for(fake, retries=5, sparql_timeout_s=1.0), Options(out=tmp_path, progress=False))
@@ -296,6 +296,18 @@ async def test_redirected_and_normalised_titles_map_back_to_their_people(wikimed
     assert list(info_of(tmp_path / "Björk")["files"]) == ["Björk (2019), 100% +A&B; ça.jpg"]
     assert fake.hits["thumb-404"] == 0 and fake.hits["imageinfo"] == 1
     assert all(p.get("redirects") == "1" for p in fake.api_params if "titles" in p)
+
+
+@pytest.mark.asyncio
+async def test_redirected_p18_in_its_own_category_is_fetched_once(wikimedia, tmp_path: Path) -> None:
+    fake = await wikimedia([FakePerson(qid="Q1", name="Renamed", images=["Old name.jpg"], category="Renamed",
+                                       files=["New name.jpg", "Other.jpg"])])
+    fake.redirects["Old name.jpg"] = "New name.jpg"
+
+    summary = await run(fake, tmp_path, per_person=3)
+
+    assert list(info_of(tmp_path / "Renamed")["files"]) == ["New name.jpg", "Other.jpg"]
+    assert fake.hits["thumb:New name.jpg"] == 1 and summary.photos_saved == 2
 
 
 # --- 6. the fake answers as the real services do -------------------------------------------------
