@@ -138,10 +138,7 @@ class Scraper:
         return out
 
     async def person(self, p: Person, folder: Path, p18: dict[str, commons.Found]) -> None:
-        """Collect one person; raises FetchError when a later run should try again."""
-        if store.read_info(folder) is not None:
-            self.summary.people_skipped += 1
-            return
+        """Collect one person not yet complete; raises FetchError when a later run should try again."""
         candidates = await self.candidates(p, p18)
         if not candidates:
             self._fail(p.name, f"{p.qid} has no image and no Commons category")

@@ -86,8 +86,9 @@ def top_query(limit: int, occupations: Iterable[str] = (), min_sitelinks: int = 
     values bound before anything is scanned), then the sitelinks range with
     ``hint:Prior hint:rangeSafe true`` (the values are all integers, so
     Blazegraph may answer the FILTER from its index instead of testing every
-    item). One occupation hop up (P106/P279?) catches "film actor" under
-    "actor" without an expensive P279* walk.
+    item; https://www.wikidata.org/wiki/Wikidata:SPARQL_query_service/query_optimization).
+    One occupation hop up (P106/P279?) catches "film actor" under "actor"
+    without an expensive P279* walk.
     """
     occ = list(occupations)
     occ_lines = ""

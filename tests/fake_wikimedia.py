@@ -219,7 +219,11 @@ class FakeWikimedia:
         return web.Response(body=ujson.dumps(doc), content_type="application/sparql-results+json")
 
     async def _sparql_timeout(self, request: web.Request, query: str) -> web.StreamResponse:
-        """What WDQS (Blazegraph) answers at its limit: the Java stack trace, as a 500 or after a 200."""
+        """What WDQS (Blazegraph) answers at its limit: the Java stack trace, as a 500 or after a 200.
+
+        https://www.mediawiki.org/wiki/Wikidata_Query_Service/User_Manual#Query_limits: a query is
+        stopped at 60 s; the body then names java.util.concurrent.TimeoutException.
+        """
         trace = (f"SPARQL-QUERY: queryStr={query}\njava.util.concurrent.TimeoutException\n"
                  "\tat java.util.concurrent.FutureTask.get(FutureTask.java:205)\n"
                  "\tat com.bigdata.rdf.sail.webapp.BigdataServlet.submitApiTask(BigdataServlet.java:292)\n")
@@ -389,8 +393,10 @@ class FakeWikimedia:
     def _paths(self, name: str, width: int) -> tuple[str, str]:
         """upload.wikimedia.org paths: /wikipedia/commons/a/ab/<key> and .../thumb/a/ab/<key>/<W>px-<key>.
 
-        a/ab are the first hex digits of md5(DB key) (Manual:$wgHashedUploadDirectory); the key is
-        wfUrlencode()d, so non-ASCII and most punctuation arrive percent-encoded.
+        a/ab are the first hex digits of md5(DB key)
+        (https://www.mediawiki.org/wiki/Manual:$wgHashedUploadDirectory); the key is wfUrlencode()d
+        (https://www.mediawiki.org/wiki/Manual:WfUrlencode), so non-ASCII and most punctuation
+        arrive percent-encoded.
         """
         key = db_key(name)
         h = hashlib.md5(key.encode()).hexdigest()
@@ -448,6 +454,7 @@ class FakeWikimedia:
         return (name, int(m.group(4))) if expected == f"/wikipedia/commons/thumb/{raw_tail}" else None
 
     async def _thumb(self, request: web.Request) -> web.Response:
+        """A thumbnail at the URL the API gave (API:Imageinfo "thumburl"); any other spelling is a 404."""
         tail = request.raw_path.split("?", 1)[0].removeprefix("/wikipedia/commons/thumb/")
         parsed = self._name_from(tail)
         self.hits["thumb"] += 1
