@@ -6,10 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEMO   := .cache/demo_photos
+GALLERY_SIZE ?= 1000
 INDEX  := assets/index.bin
 MO     := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/lookalike.po))
 
-.PHONY: install test run bench demo clean
+.PHONY: install test run bench demo gallery clean
 
 install: $(STAMP) $(MO) $(INDEX)
 
@@ -32,6 +33,12 @@ $(INDEX): | $(STAMP)
 demo: $(STAMP)
 	rm -f $(INDEX)
 	$(MAKE) $(INDEX)
+
+# A real gallery from Wikidata/Commons (docs/collecting.md): `GALLERY_SIZE=5000 make gallery`.
+# Needs your contact for Wikimedia's User-Agent policy: export LOOKALIKE_CONTACT=you@your-domain.
+# Resumable: run it again after an interruption. A running bot reloads the new index by itself.
+gallery: install
+	$(PY) make_gallery.py --size $(GALLERY_SIZE) $(GALLERY_ARGS)
 
 test: install
 	$(PY) -m pytest

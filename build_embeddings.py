@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from gallery.cache import EmbedCache, Entry
 from gallery.photos import content_hash, scan
 from gallery.select import REASONS, Candidate, select
 from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
-from settings import load_config
+from settings import Config, load_config
 from worker.pool import FacePool
 
 
@@ -34,22 +36,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    config = load_config(args.config)
-    photos = args.photos or config.paths.photos
+@dataclass
+class Report:
+    """What a build kept and why the rest was skipped (printed here, summed up by make_gallery.py)."""
+    people: int = 0                 # person folders with photos
+    photos: int = 0
+    people_kept: int = 0
+    photos_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)   # reason text -> photos
+    seconds: float = 0.0
+
+
+class BuildError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build(config: Config, photos: Path, workers: int | None = None, jitters: int | None = None) -> Report:
+    """Embed new photos, select the gallery and save it to paths.assets."""
     assets = config.paths.assets
-    jitters = config.gallery.jitters if args.jitters is None else args.jitters
+    jitters = config.gallery.jitters if jitters is None else jitters
     started = time.perf_counter()
 
     try:
         people = scan(photos)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise BuildError(str(exc), 2) from None
     if not people:
-        print(f"error: no person folders with photos in {photos}", file=sys.stderr)
-        return 2
+        raise BuildError(f"no person folders with photos in {photos}", 2)
 
     files = [(pid, f) for pid, person in enumerate(people) for f in person.files]
     hashes = {f: content_hash(f) for _, f in tqdm(files, desc="hashing", unit="photo", leave=False)}
@@ -68,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
           f"embedded, {len(todo)} to embed (jitters={jitters})")
 
     if todo:
-        workers = min(args.workers or config.pool.worker_count, len(todo))
+        workers = min(workers or config.pool.worker_count, len(todo))
         path_hash = {str(p): h for h, p in todo.items()}
         with FacePool(config.engine, config.pool, workers=workers) as pool:
             results = pool.map_files(todo.values(), jitters=jitters, thumbnail_size=config.gallery.thumbnail_size)
@@ -81,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 
     candidates = [Candidate(pid, f, hashes[f], cache.entries[hashes[f]]) for pid, f in files]
     kept, skipped = select(candidates, config.gallery)
+    report = Report(people=len(people), photos=len(files), photos_kept=len(kept),
+                    skipped=Counter({REASONS[r]: n for r, n in skipped.items()}))
     if not kept:
-        print("error: no photo passed the quality filter; nothing written", file=sys.stderr)
-        return 1
+        raise BuildError("no photo passed the quality filter; nothing written", 1)
 
     # People without a kept photo drop out; ids are renumbered densely.
     used = sorted({c.person for c in kept})
@@ -103,12 +119,24 @@ def main(argv: list[str] | None = None) -> int:
     for thumb in (assets / THUMBS).glob("*.jpg"):
         if thumb.name not in keep_thumbs:
             thumb.unlink()
+    report.people_kept = len(used)
+    report.seconds = time.perf_counter() - started
+    return report
 
-    print(f"kept {len(kept)} photos of {len(used)} people in {time.perf_counter() - started:.1f}s "
-          f"-> {assets}")
-    for reason, count in skipped.most_common():
-        print(f"  skipped {count:5d}  {REASONS[reason]}")
-    dropped = len(people) - len(used)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config)
+    try:
+        report = build(config, args.photos or config.paths.photos, args.workers, args.jitters)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    print(f"kept {report.photos_kept} photos of {report.people_kept} people in {report.seconds:.1f}s "
+          f"-> {config.paths.assets}")
+    for reason, count in report.skipped.most_common():
+        print(f"  skipped {count:5d}  {reason}")
+    dropped = report.people - report.people_kept
     if dropped:
         print(f"  {dropped} people had no usable photo and are not in the gallery")
     return 0
