@@ -254,7 +254,7 @@ def parse_network(data: bytes) -> Network:
         name = r.string()
         reader = LAYER_READERS.get(name)
         if reader is None:
-            raise DatFormatError(f"unknown layer {name!r} at offset {r.pos}")
+            raise DatFormatError(f"unknown layer {name!r} at offset {r.pos} (known: {', '.join(LAYER_READERS)})")
         layers.append(reader(r))
         _layer_trailer(r, input_layer=i == 0)
     r.finish()

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from gallery.store import atomic_write
 from worker.dlib_dat import (AddPrev, Affine, Conv, DatFormatError, FullyConnected, Layer, Network, Pool,
                              Relu, parse_network)
 from worker.models import DESCRIPTOR, model_path
@@ -218,13 +218,6 @@ def verified(model: bytes, dat: bytes | None = None) -> bytes:
     return model
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def model_bytes(path: Path = MODEL_FILE) -> bytes:
     """The verified ONNX model: the converted file if it is intact, else converted now (and saved if possible).
 
@@ -237,7 +230,7 @@ def model_bytes(path: Path = MODEL_FILE) -> bytes:
     dat = model_path(DESCRIPTOR).read_bytes()
     model = verified(convert(dat), dat)
     try:
-        write_atomically(path, model)
+        atomic_write(path, model)
     except OSError as exc:
         log.warning("could not save the converted model to %s (%s); using it from memory", path, exc)
     return model
@@ -254,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatFormatError as exc:
         print(f"cannot convert {model_path(DESCRIPTOR)}: {exc}", file=sys.stderr)
         return 1
-    write_atomically(args.out, model)
+    atomic_write(args.out, model)
     print(f"{args.out}: {len(model) / 1e6:.1f} MB, sha256 {sha256(model)[:16]}... verified")
     if not args.no_check:
         from worker.onnx_descriptor import compare_with_dlib
