@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
-DESCRIPTOR_BACKENDS = ("onnx", "dlib")
+DESCRIPTOR_BACKENDS = ("dlib", "onnx")  # the reference first
 
 
 @dataclass(frozen=True)
