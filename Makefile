@@ -44,7 +44,8 @@ run: install
 # python -m bench.index_scaling --sizes 10000,100000,1000000).
 bench: install
 	$(PY) -m bench.pipeline --detect-sizes 640,560
-	$(PY) -m bench.pool_scaling --baseline
+	$(PY) -m bench.decode_detect
+	$(PY) -m bench.pool_scaling --baseline --descriptors dlib,onnx
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
 	$(PY) -m bench.quality
