@@ -4,8 +4,8 @@
 
 Efficiency(n) = rate(n) / (n * rate(1)), with rates measured side by side in one
 run on the same photos (1280-px JPEGs of real faces, sent as bytes, as the
-bot sends them). Each worker count gets a fresh, warmed-up pool; the reported
-rate is the median of ``repeats`` timed batches.
+bot sends them). Each worker count has its own warmed-up pool; every repeat
+times each count in turn, and the reported rate is the median over repeats.
 """
 from __future__ import annotations
 
@@ -93,27 +93,38 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def scaling(config: Config, photos: list[bytes], counts: list[int], args: argparse.Namespace) -> list[tuple[int, float, float | None]]:
-    """One line per worker count: pool rate, efficiency and (with --baseline) the bare processes' rate."""
+    """One line per worker count: pool rate, efficiency and (with --baseline) the bare processes' rate.
+
+    Every pool stays open and each repeat times every worker count in turn, so a load that comes
+    and goes on a shared machine falls on all of them alike and the efficiencies compare.
+    """
     print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}"
           + (f" {'bare procs/s':>12} {'bare eff.':>9} {'pool/bare':>9}" if args.baseline else ""))
-    base = bare_base = None
-    rows: list[tuple[int, float, float | None]] = []
-    for n in counts:
-        with FacePool(config.engine, config.pool, workers=n) as pool:
+    pools = {n: FacePool(config.engine, config.pool, workers=n) for n in counts}
+    rates: dict[int, list[float]] = {n: [] for n in counts}
+    bares: dict[int, list[float]] = {n: [] for n in counts}
+    try:
+        for n, pool in pools.items():
             pool.warm_up()
             rate(pool, photos, n * 2)  # first jobs warm caches
-            rates = [rate(pool, photos, n * args.photos_per_worker) for _ in range(args.repeats)]
-        r = statistics.median(rates)
-        base = base or (r if n == 1 else None)
-        eff = f"{r / (n * base):10.2f}" if base else f"{'-':>10}"
-        line = f"{n:7d} {r:9.2f} {r / n:10.2f} {eff}"
-        if args.baseline:
-            bare = statistics.median(hardware_rate(config.engine, photos, n, args.photos_per_worker)
-                                     for _ in range(args.repeats))
-            bare_base = bare_base or (bare if n == 1 else None)
-            bare_eff = f"{bare / (n * bare_base):9.2f}" if bare_base else f"{'-':>9}"
-            line += f" {bare:12.2f} {bare_eff} {r / bare:9.2f}"
-        rows.append((n, r, bare if args.baseline else None))
+        for _ in range(args.repeats):
+            for n, pool in pools.items():
+                rates[n].append(rate(pool, photos, n * args.photos_per_worker))
+                if args.baseline:
+                    bares[n].append(hardware_rate(config.engine, photos, n, args.photos_per_worker))
+    finally:
+        for pool in pools.values():
+            pool.close()
+    rows: list[tuple[int, float, float | None]] = []
+    base = statistics.median(rates[counts[0]]) / counts[0]
+    bare_base = statistics.median(bares[counts[0]]) / counts[0] if args.baseline else None
+    for n in counts:
+        r = statistics.median(rates[n])
+        line = f"{n:7d} {r:9.2f} {r / n:10.2f} {r / (n * base):10.2f}"
+        bare = statistics.median(bares[n]) if args.baseline else None
+        if bare is not None:
+            line += f" {bare:12.2f} {bare / (n * bare_base):9.2f} {r / bare:9.2f}"
+        rows.append((n, r, bare))
         print(line, flush=True)
     return rows
 
