@@ -13,6 +13,7 @@ import concurrent.futures.process
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -86,9 +87,9 @@ class FacePool:
         """
         if self._pool._context.status == PoolStatus.ERROR:
             log.error("worker pool broken by a worker that died idle; starting a new one")
-            self._pool.stop()
-            self._pool.join()
-            self._pool = self._new_pool()
+            broken, self._pool = self._pool, self._new_pool()
+            broken.stop()
+            threading.Thread(target=broken.join, name="join-broken-pool", daemon=True).start()  # never block the loop
             self._pool.schedule(_worker_pid)  # starts every worker now, not at the next photo
             self.restarts += 1
         return self._pool
