@@ -333,12 +333,13 @@ def free_port() -> int:
 
 
 def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, *, webhook_port: int | None = None,
-                env: dict[str, str] | None = None, cwd: Path = ROOT, **popen) -> Callable[[], subprocess.Popen]:
+                env: dict[str, str] | None = None, cwd: Path = ROOT, telegram: dict | None = None,
+                **popen) -> Callable[[], subprocess.Popen]:
     """A starter for bot.py as a real process with the demo gallery: polling the fake, or
     (``webhook_port``) serving a webhook there with the secret ``WEBHOOK_SECRET``."""
     raw = yaml.safe_load(demo_config.read_text())
     raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
-                       "webhook": {"port": 0}}
+                       "webhook": {"port": 0}, **(telegram or {})}
     if webhook_port:
         raw["telegram"]["webhook"] = {"port": webhook_port, "listen": "127.0.0.1",
                                       "url": f"http://127.0.0.1:{webhook_port}/telegram"}
