@@ -136,5 +136,5 @@ class FaceIndex:
                 kk = min(n, kk * 4)
                 i2, d2 = knn(self.hnsw, vectors[row], kk)
                 folded = fold_by_person(i2[0], d2[0], self.gallery.person_ids, top_k)
-            out.append([Match(p, self.gallery.people[p]["name"], f, d, self.similarity(d)) for p, f, d in folded])
+            out.append([Match(p, self.gallery.name(p), f, d, self.similarity(d)) for p, f, d in folded])
         return out
