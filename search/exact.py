@@ -72,11 +72,13 @@ def _candidates(queries: np.ndarray, base: np.ndarray, keep: int, budget: int,
     return out
 
 
-def _refine(queries: np.ndarray, base: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _refine(queries: np.ndarray, base: np.ndarray, cand: np.ndarray, k: int,
+            budget: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain float64 L2 for the candidates; the k nearest per row, ties broken by the lower id."""
     ids = np.empty((len(queries), k), dtype=np.int64)
     dists = np.empty((len(queries), k), dtype=np.float64)
-    step = max(1, 2**22 // (cand.shape[1] * base.shape[1]))  # ~32 MB of float64 differences at a time
+    # Gathered rows, their float64 copy and the differences: three (rows x keep x dim) arrays.
+    step = max(1, budget // (3 * 8 * cand.shape[1] * base.shape[1]))
     for r0 in range(0, len(queries), step):
         c = cand[r0:r0 + step]
         q = np.asarray(queries[r0:r0 + step], dtype=np.float64)
@@ -96,7 +98,7 @@ def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
     k = min(k, len(base))
     cand = _candidates(np.ascontiguousarray(queries, dtype=np.float32), np.ascontiguousarray(base, dtype=np.float32),
                        min(len(base), k + EXTRA), budget)
-    return _refine(queries, base, cand, k)  # the caller's values, not their float32 copies
+    return _refine(queries, base, cand, k, budget)  # the caller's values, not their float32 copies
 
 
 def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> np.ndarray:
@@ -108,4 +110,4 @@ def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: in
 
     v32 = np.ascontiguousarray(vectors, dtype=np.float32)
     cand = _candidates(v32, v32, min(len(vectors), 1 + EXTRA), budget, same_person)
-    return _refine(vectors, vectors, cand, 1)[1][:, 0]
+    return _refine(vectors, vectors, cand, 1, budget)[1][:, 0]
