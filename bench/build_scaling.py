@@ -76,6 +76,7 @@ t = time.perf_counter(); exact_knn(q, v, 1); print(json.dumps({"seconds": time.p
 
 START = r"""
 import gc, json, os, sys, time
+import numpy as np
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 t0 = time.perf_counter()
@@ -84,7 +85,7 @@ from search.index import FaceIndex
 cfg = load_config(sys.argv[1])
 t1 = time.perf_counter()
 index = FaceIndex.load(cfg)
-match = index.search(index.gallery.vectors[:1] + 0.01)[0][0]
+match = index.search(np.full((1, 128), 0.01, dtype=np.float32))[0][0]
 credit = index.gallery.faces[match.face]["author"]
 t2 = time.perf_counter()
 started = rss()

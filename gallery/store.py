@@ -104,46 +104,47 @@ def write_metadata(path: Path, people: Sequence[dict], faces: Sequence[dict], pe
 
 @dataclass
 class Gallery:
-    vectors: np.ndarray                    # (N, 128) float32
+    vectors: np.ndarray | None             # (N, 128) float32; None in the bot, which searches the index only
     person_ids: np.ndarray                 # (N,) int32, index into people
     faces: Sequence[dict]                  # per face: file, hash, thumbnail, source, author, license...
     people: Sequence[dict]                 # per person: name, folder, qid, wikipedia, description
     assets: Path = field(default=Path("assets"))
-    hashes: np.ndarray | None = None       # (N,) S64 content hashes: names the thumbnails
 
     def __post_init__(self) -> None:
-        if len(self.vectors) != len(self.person_ids) or len(self.vectors) != len(self.faces):
+        if len(self.person_ids) != len(self.faces) or (self.vectors is not None and len(self.vectors) != len(self.faces)):
             raise ValueError("gallery arrays disagree in length")
-        if self.hashes is None:
-            self.hashes = np.array([f["hash"] for f in self.faces], dtype="S64")
+
+    def __len__(self) -> int:
+        return len(self.person_ids)
 
     def name(self, person: int) -> str:
         names = getattr(self.people, "names", None)
         return names[person] if names is not None else self.people[person]["name"]
 
     def thumbnail(self, face: int) -> Path:
-        return self.assets / thumbnail_name(self.hashes[face].decode("ascii"))
+        return self.assets / self.faces[face]["thumbnail"]
 
     def save(self, assets: Path) -> None:
         buf = io.BytesIO()
         np.savez(buf, vectors=self.vectors.astype(np.float32, copy=False),
-                 person_ids=self.person_ids.astype(np.int32, copy=False), hashes=self.hashes.astype("S64"))
+                 person_ids=self.person_ids.astype(np.int32, copy=False),
+                 hashes=np.array([f["hash"] for f in self.faces], dtype="S64"))
         atomic_write(assets / EMBEDDINGS, buf.getvalue())
         write_metadata(assets / METADATA, self.people, self.faces, self.person_ids)
         (assets / LEGACY_PEOPLE).unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, assets: Path) -> "Gallery":
-        with np.load(assets / EMBEDDINGS, allow_pickle=False) as npz:
-            vectors = npz["vectors"].astype(np.float32, copy=False)
+    def load(cls, assets: Path, vectors: bool = True) -> "Gallery":
+        """The gallery; ``vectors=False`` leaves the (N x 128) vectors on disk (the bot has them in its index)."""
+        with np.load(assets / EMBEDDINGS, allow_pickle=False) as npz:  # members are read only when asked for
+            vecs = npz["vectors"].astype(np.float32, copy=False) if vectors else None
             person_ids = npz["person_ids"].astype(np.int32, copy=False)
-            hashes = npz["hashes"].astype("S64", copy=False)
         if not (assets / METADATA).is_file() and (assets / LEGACY_PEOPLE).is_file():
             doc = ujson.loads((assets / LEGACY_PEOPLE).read_text(encoding="utf-8"))
-            return cls(vectors, person_ids, doc["faces"], doc["people"], assets, hashes)
+            return cls(vecs, person_ids, doc["faces"], doc["people"], assets)
         # immutable: the file is only ever replaced, never changed, so no locking is needed.
         db = sqlite3.connect(f"{(assets / METADATA).resolve().as_uri()}?mode=ro&immutable=1", uri=True,
                              check_same_thread=False)
         lock = threading.Lock()
         (faces,) = db.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM faces").fetchone()
-        return cls(vectors, person_ids, Rows(db, lock, "faces", faces), People(db, lock), assets, hashes)
+        return cls(vecs, person_ids, Rows(db, lock, "faces", faces), People(db, lock), assets)
