@@ -154,6 +154,10 @@ def test_reloaded_index_keeps_ef_search(tmp_path):
     low = load_hnsw(tmp_path / "i.bin", 1)
     assert recall(loaded) == recall(built) >= 0.8
     assert recall(low) < recall(loaded) - 0.2
+    # The bot's way: without nmslib's data copy, the graph's own vectors answer the same.
+    search_only = load_hnsw(tmp_path / "i.bin", params.efSearch, load_data=False)
+    for got, want in zip(knn(search_only, queries, 10), knn(loaded, queries, 10)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_fold_by_person_returns_distinct_people():
