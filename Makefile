@@ -6,11 +6,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEMO   := .cache/demo_photos
+GALLERY_SIZE ?= 1000
 INDEX  := assets/index.bin
+MO     := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/lookalike.po))
 
-.PHONY: install test run bench demo clean
+.PHONY: install test run bench demo gallery clean
 
-install: $(STAMP) $(INDEX)
+install: $(STAMP) $(MO) $(INDEX)
+
+# Message catalogs (chatbot/texts.py): compiled from the .po files a translator edits.
+locale/%/LC_MESSAGES/lookalike.mo: locale/%/LC_MESSAGES/lookalike.po $(STAMP)
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +34,12 @@ demo: $(STAMP)
 	rm -f $(INDEX)
 	$(MAKE) $(INDEX)
 
+# A real gallery from Wikidata/Commons (docs/collecting.md): `GALLERY_SIZE=5000 make gallery`.
+# Needs your contact for Wikimedia's User-Agent policy: export LOOKALIKE_CONTACT=you@your-domain.
+# Resumable: run it again after an interruption. A running bot reloads the new index by itself.
+gallery: install
+	$(PY) make_gallery.py --size $(GALLERY_SIZE) $(GALLERY_ARGS)
+
 test: install
 	$(PY) -m pytest
 
@@ -44,6 +56,7 @@ bench: install
 	$(PY) -m bench.bot_e2e
 	$(PY) -m bench.quality
 	$(PY) -m bench.build_scaling --sizes 100000 --photos 48
+	$(PY) -m bench.card
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

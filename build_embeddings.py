@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +27,8 @@ from gallery.cache import EmbedCache, Entry
 from gallery.photos import content_hash, scan
 from gallery.select import REASONS, Candidate, select
 from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
-from settings import load_config
+from settings import Config, load_config
 from worker.pool import FacePool
-
-
-def open_pool(args: argparse.Namespace, config, todo: int):
-    """The local process pool, or a Dask cluster with the same map_files()."""
-    if args.dask:
-        from worker.dask_pool import DaskPool  # distributed is imported only when asked for
-        return DaskPool(args.dask, config.engine, config.build.dask_in_flight)
-    return FacePool(config.engine, config.pool, workers=min(args.workers or config.pool.worker_count, todo))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +40,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="embed on a Dask cluster: a scheduler address (tcp://host:8786) or local:N")
     return parser.parse_args(argv)
+
+
+@dataclass
+class Report:
+    """What a build kept and why the rest was skipped (printed here, summed up by make_gallery.py)."""
+    people: int = 0                 # person folders with photos
+    photos: int = 0
+    people_kept: int = 0
+    photos_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)   # reason text -> photos
+    seconds: float = 0.0
+
+
+def open_pool(config: Config, workers: int | None, dask: str | None, todo: int):
+    """The local process pool, or a Dask cluster with the same map_files()."""
+    if dask:
+        from worker.dask_pool import DaskPool  # distributed is imported only when asked for
+        return DaskPool(dask, config.engine, config.build.dask_in_flight)
+    return FacePool(config.engine, config.pool, workers=min(workers or config.pool.worker_count, todo))
 
 
 def missing(files: list[tuple[int, Path]], hashes: dict[Path, str], cache: EmbedCache,
@@ -60,22 +73,25 @@ def missing(files: list[tuple[int, Path]], hashes: dict[Path, str], cache: Embed
     return todo
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    config = load_config(args.config)
-    photos = args.photos or config.paths.photos
+class BuildError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build(config: Config, photos: Path, workers: int | None = None, jitters: int | None = None,
+          dask: str | None = None) -> Report:
+    """Embed new photos, select the gallery and save it to paths.assets."""
     assets = config.paths.assets
-    jitters = config.gallery.jitters if args.jitters is None else args.jitters
+    jitters = config.gallery.jitters if jitters is None else jitters
     started = time.perf_counter()
 
     try:
         people = scan(photos)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise BuildError(str(exc), 2) from None
     if not people:
-        print(f"error: no person folders with photos in {photos}", file=sys.stderr)
-        return 2
+        raise BuildError(f"no person folders with photos in {photos}", 2)
 
     files = [(pid, f) for pid, person in enumerate(people) for f in person.files]
     hashes = {f: content_hash(f) for _, f in tqdm(files, desc="hashing", unit="photo", leave=False)}
@@ -87,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
               f"embedded, {len(todo)} to embed (jitters={jitters})", flush=True)
         if todo:
             path_hash = {str(p): h for h, p in todo.items()}
-            with open_pool(args, config, len(todo)) as pool:
+            with open_pool(config, workers, dask, len(todo)) as pool:
                 results = pool.map_files(todo.values(), jitters=jitters, thumbnail_size=config.gallery.thumbnail_size)
                 for path, result in tqdm(results, total=len(todo), desc="embedding", unit="photo"):
                     h = path_hash[str(path)]
@@ -100,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
 
     candidates = [Candidate(pid, f, hashes[f], cache.entries[hashes[f]]) for pid, f in files]
     kept, skipped = select(candidates, config.gallery)
+    report = Report(people=len(people), photos=len(files), photos_kept=len(kept),
+                    skipped=Counter({REASONS[r]: n for r, n in skipped.items()}))
     if not kept:
-        print("error: no photo passed the quality filter; nothing written", file=sys.stderr)
-        return 1
+        raise BuildError("no photo passed the quality filter; nothing written", 1)
 
     # People without a kept photo drop out; ids are renumbered densely.
     used = sorted({c.person for c in kept})
@@ -122,12 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     for thumb in (assets / THUMBS).glob("*.jpg"):
         if thumb.name not in keep_thumbs:
             thumb.unlink()
+    report.people_kept = len(used)
+    report.seconds = time.perf_counter() - started
+    return report
 
-    print(f"kept {len(kept)} photos of {len(used)} people in {time.perf_counter() - started:.1f}s "
-          f"-> {assets}")
-    for reason, count in skipped.most_common():
-        print(f"  skipped {count:5d}  {REASONS[reason]}")
-    dropped = len(people) - len(used)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config)
+    try:
+        report = build(config, args.photos or config.paths.photos, args.workers, args.jitters, args.dask)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    print(f"kept {report.photos_kept} photos of {report.people_kept} people in {report.seconds:.1f}s "
+          f"-> {config.paths.assets}")
+    for reason, count in report.skipped.most_common():
+        print(f"  skipped {count:5d}  {reason}")
+    dropped = report.people - report.people_kept
     if dropped:
         print(f"  {dropped} people had no usable photo and are not in the gallery")
     return 0

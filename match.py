@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Which celebrities do the faces in these photos look like? (local CLI)
 
-    python match.py PHOTO [PHOTO ...] [--top K] [--json] [--config FILE]
+    python match.py PHOTO [PHOTO ...] [--top K] [--json] [--config FILE] [--card OUT.jpg]
+
+--card writes the bot's "you and them" card for the first face of the first photo.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=None, help="lookalikes per face (default: search.top_k)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--config", type=Path, help="config file (default: config.yaml)")
+    parser.add_argument("--card", type=Path, metavar="OUT.jpg", help="write the card the bot would send")
+    parser.add_argument("--lang", default="en", help="language of the card (default: en)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     try:
@@ -58,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 })
         report.append(entry)
 
+    if args.card:
+        made = write_card(config, index, args.photos[0], args.card, args.lang)
+        print(f"card: {args.card}" if made else "card: no face in the first photo", file=sys.stderr)
     if args.json:
         print(ujson.dumps(report, ensure_ascii=False, escape_forward_slashes=False, indent=2))
         return 0
@@ -71,6 +78,26 @@ def main(argv: list[str] | None = None) -> int:
             for m in face["matches"]:
                 print(f"    {m['similarity']:5.1f}%  {m['name']}  (distance {m['distance']:.3f})")
     return 0
+
+
+def write_card(config, index: FaceIndex, photo: Path, out: Path, lang: str) -> bool:
+    """The card for the photo's first face, made the way the bot makes it (in this process)."""
+    from chatbot.replies import card_text
+    from worker.engine import FaceEngine
+
+    engine = FaceEngine(config.engine)
+    data = photo.read_bytes()
+    result = engine.embed(data)
+    if not result.faces:
+        return False
+    face = result.faces[0]
+    best = index.search([face.vector], 1)[0][0]
+    words = card_text(lang, best, index.gallery.faces[best.face], "lookalike_bot")
+    card = engine.card_from_photo(data, face.box, str(index.gallery.thumbnail(best.face)), words)
+    if card is None:
+        return False
+    out.write_bytes(card)
+    return True
 
 
 if __name__ == "__main__":

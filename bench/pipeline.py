@@ -21,11 +21,12 @@ SHARED_FACES = ROOT.parent / "shared" / "faces"
 STAGES = ("decode", "detect", "upsample", "landmarks", "descriptor")
 
 
-def photos_at(size: int) -> list[tuple[str, bytes]]:
+def photos_at(size: int, limit: int | None = None) -> list[tuple[str, bytes]]:
     """Real face photos resized so the longer side is ``size`` px, as JPEG bytes."""
     files = sorted(test_images().glob("obama*.jpg")) + [test_images() / "biden.jpg"]
     if SHARED_FACES.is_dir():
         files += sorted(SHARED_FACES.glob("*/*.jpg"))
+    files = files[:limit]
     out = []
     for f in files:
         im = Image.open(f).convert("RGB")

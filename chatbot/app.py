@@ -18,6 +18,7 @@ from chatbot.http import HttpServer
 from chatbot.journal import JournaledDispatch, UpdateJournal
 from chatbot.metrics import Metrics
 from chatbot.polling import ConfirmingPoller
+from chatbot.prefs import LanguagePrefs
 from chatbot.ratelimit import ChatRateLimiter
 from chatbot.service import Lookalike
 from chatbot.statedb import StateDB
@@ -72,11 +73,11 @@ class BotRunner:
                                    webhook=self.webhook)
             await self.http.start()
         await self.app.initialize()
-        await self.front.post_init(self.app)
+        self.db = StateDB(cfg.paths.assets / tg.state_db, self.app.bot.id)
+        await self.db.open()
+        await self.front.post_init(self.app, await LanguagePrefs.load(self.db))
         await self.app.start()
         if self.webhook:
-            self.db = StateDB(cfg.paths.assets / tg.state_db, self.app.bot.id)
-            await self.db.open()
             journal = UpdateJournal(self.db, tg.journal_keep_s)
             self.dispatch = JournaledDispatch(self.app, journal)
             await journal.prune()

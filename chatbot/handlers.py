@@ -9,30 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from telegram import Message, PhotoSize, ReplyParameters, Update
+from telegram import InlineKeyboardMarkup, Message, PhotoSize, ReplyParameters, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError, TimedOut
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ContextTypes, InlineQueryHandler,
+                          MessageHandler, filters)
 
 from chatbot.fairqueue import FairQueue
 from chatbot.fetch import MAX_DOWNLOAD, FetchFailed, FileTooBig, fetch_photo
 from chatbot.fileids import FileIdCache
+from chatbot import replies
+from chatbot.menus import publish_menus
 from chatbot.metrics import Metrics
+from chatbot.prefs import LanguagePrefs
+from chatbot.results import FaceResult, Result, ResultStore
 from chatbot.service import Analysis, Lookalike
 from chatbot.texts import language, text
-from search.similarity import percent
 from settings import Config
 from worker.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
 HEIC = ("image/heic", "image/heif")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 OUTCOME_TEXT = {
@@ -41,9 +43,8 @@ OUTCOME_TEXT = {
     Outcome.TOO_LARGE: "too_large",
     Outcome.BUSY: "overloaded",
 }
-COMMANDS = [("start", "Start"), ("help", "How to use, privacy"), ("about", "Gallery and method"),
-            ("lookalike", "In groups: reply to a photo")]
 
+DEEP_LINK = "share"  # t.me/<bot>?start=share, in every shared result
 NEW = filters.UpdateType.MESSAGE
 PRIVATE = filters.ChatType.PRIVATE
 LOOKALIKE_TAG = r"(?i)(^|\s)/lookalike(@\w+)?(\s|$)"  # in a caption: "answer this photo" in groups
@@ -88,31 +89,49 @@ class Front:
         self.queue = FairQueue(slots=service.pool.workers * 2, per_user=limits.per_user_pending,
                                max_total=limits.max_in_flight)
         self.fileids: FileIdCache | None = None
+        self.results = ResultStore(config.telegram.results_ttl_s, config.telegram.max_results)
+        self.prefs: LanguagePrefs | None = None
+        self.username = "lookalike_bot"
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
         metrics.watch(lambda: self.queue.in_progress, lambda: service.pool.pending)
 
     def register(self, app: Application) -> None:
+        from chatbot.buttons import Buttons
+        from chatbot.inline import InlineSearch
+
+        buttons, inline = Buttons(self), InlineSearch(self)
         app.add_handler(CommandHandler("start", self.on_start, filters=NEW))
         app.add_handler(CommandHandler("help", self.on_help, filters=NEW))
         app.add_handler(CommandHandler("about", self.on_about, filters=NEW))
+        app.add_handler(CommandHandler("privacy", self.on_privacy, filters=NEW))
+        app.add_handler(CommandHandler("language", buttons.on_language_command, filters=NEW))
         app.add_handler(CommandHandler("lookalike", self.on_lookalike_command, filters=NEW))
         app.add_handler(MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL) & (PRIVATE | TAGGED),
                                        self.on_image))
         app.add_handler(MessageHandler(NEW & PRIVATE, self.on_other))
+        app.add_handler(CallbackQueryHandler(buttons.on_button))
+        app.add_handler(InlineQueryHandler(inline.on_query))
         app.add_error_handler(self.on_error)
 
-    async def post_init(self, app: Application) -> None:
-        """After Application.initialize (which fetched getMe): per-bot state and the command menu."""
+    async def post_init(self, app: Application, prefs: LanguagePrefs | None = None) -> None:
+        """After Application.initialize (which fetched getMe): per-bot state and the native menus."""
         self.fileids = FileIdCache(self.config.paths.assets / "telegram_file_ids.json", app.bot.id)
-        with contextlib.suppress(TelegramError):
-            await app.bot.set_my_commands(COMMANDS)
+        self.username = app.bot.username or "lookalike_bot"
+        self.prefs = prefs
+        await publish_menus(app.bot)
 
     # -- commands ------------------------------------------------------------
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, or a deep link t.me/<bot>?start=share from someone's shared result."""
         self.metrics.updates.labels("command").inc()
-        await self.reply_text(update.effective_message, text(self.lang(update), "start"))
+        shared = bool(context.args) and context.args[0] == DEEP_LINK
+        await self.reply_text(update.effective_message, text(self.lang(update), "welcome_shared" if shared else "start"))
+
+    async def on_privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.metrics.updates.labels("command").inc()
+        await self.reply_text(update.effective_message, text(self.lang(update), "privacy"))
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.metrics.updates.labels("command").inc()
@@ -184,7 +203,7 @@ class Front:
                     analysis = await self.analyse(user, file_id, file_size)
                     outcome = analysis.outcome.value
                     sending = True
-                    await self.send_analysis(message, analysis, lang)
+                    await self.send_analysis(message, analysis, lang, file_id, user)
                     answered = True
                     self.metrics.faces.inc(len(analysis.faces))
             finally:
@@ -216,42 +235,60 @@ class Front:
         async with self.queue.slot(user):
             return await self.service.analyse(data)
 
-    async def send_analysis(self, message: Message, analysis: Analysis, lang: str) -> None:
+    async def send_analysis(self, message: Message, analysis: Analysis, lang: str, file_id: str,
+                            user: int) -> None:
         if analysis.outcome is not Outcome.OK:
             await self.reply_text(message, text(lang, OUTCOME_TEXT.get(analysis.outcome, "failed")))
             return
-        index = analysis.index
+        token = self.results.put(Result(
+            message.chat_id, user, file_id, lang, [FaceResult(fm.face.vector, fm.face.box, fm.matches)
+                                                   for fm in analysis.faces]))
         if len(analysis.faces) == 1:
-            best, *others = analysis.faces[0].matches
-            lines = [text(lang, "one_face", name=html.escape(best.name), percent=percent(best.similarity))]
-            if others:
-                lines.append(text(lang, "also", others=", ".join(
-                    text(lang, "other", name=html.escape(m.name), percent=percent(m.similarity)) for m in others)))
-            face = index.gallery.faces[best.face]
-            credit = ", ".join(face[k] for k in ("author", "license") if face.get(k))
-            if credit:
-                lines.append(text(lang, "credit", credit=html.escape(credit[:200])))
-            await self.send_thumbnail(message, face["thumbnail"], index.gallery.thumbnail(best.face),
-                                      fit_caption(lines))
+            fm = analysis.faces[0]
+            await self.send_face_result(message, analysis.index, fm.matches, lang, token, 0, chip=fm.face.chip)
             return
-        lines = [text(lang, "several_faces", count=len(analysis.faces))]
-        for number, fm in enumerate(analysis.faces, 1):
-            best = fm.matches[0]
-            lines.append(text(lang, "face_line", number=number, name=html.escape(best.name),
-                              percent=percent(best.similarity)))
-        if analysis.detected > len(analysis.faces):
-            lines.append(text(lang, "more_faces", count=analysis.detected - len(analysis.faces)))
-        await self.bot.send_photo(message.chat_id, analysis.annotated, caption=fit_caption(lines),
-                                  parse_mode=ParseMode.HTML, filename="faces.jpg",
-                                  reply_parameters=reply_to(message))
+        best = [fm.matches[0] for fm in analysis.faces]
+        await self.bot.send_photo(message.chat_id, analysis.annotated,
+                                  caption=replies.group_caption(lang, best, analysis.detected),
+                                  parse_mode=ParseMode.HTML, filename="faces.jpg", reply_parameters=reply_to(message),
+                                  reply_markup=replies.group_keyboard(lang, token, len(analysis.faces)))
 
-    async def send_thumbnail(self, message: Message, key: str, path: Path, caption: str) -> None:
+    async def send_face_result(self, message: Message, index, matches: list, lang: str, token: str, face: int, *,
+                               chip: bytes | None = None, photo: bytes | None = None,
+                               box: tuple[int, int, int, int] | None = None) -> None:
+        """One face's answer: the card (from the chip, or cut from the photo again), caption, buttons.
+
+        Without a card (it failed, or the face came without a chip) the
+        celebrity's own photo goes instead, so the answer never depends on it.
+        """
+        best = matches[0]
+        face_meta = index.gallery.faces[best.face]
+        caption = replies.one_face_caption(lang, matches, face_meta)
+        keyboard = replies.result_keyboard(lang, token, face, index.gallery.people[best.person])
+        words = replies.card_text(lang, best, face_meta, self.username)
+        thumb = index.gallery.thumbnail(best.face)
+        card = None
+        if not self.config.telegram.result_card:
+            pass
+        elif chip is not None:
+            card = await self.service.pool.card(chip, thumb, words)
+        elif photo is not None and box is not None:
+            card = await self.service.pool.card_from_photo(photo, box, thumb, words)
+        if card is None:
+            await self.send_thumbnail(message, face_meta["thumbnail"], thumb, caption, keyboard)
+            return
+        await self.bot.send_photo(message.chat_id, card, caption=caption, parse_mode=ParseMode.HTML,
+                                  filename="lookalike.jpg", reply_parameters=reply_to(message),
+                                  reply_markup=keyboard)
+
+    async def send_thumbnail(self, message: Message, key: str, path: Path, caption: str,
+                             keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send a celebrity thumbnail by cached file_id, uploading it the first time."""
         file_id = self.fileids.get(key) if self.fileids else None
         if file_id:
             try:
                 await self.bot.send_photo(message.chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML,
-                                          reply_parameters=reply_to(message))
+                                          reply_parameters=reply_to(message), reply_markup=keyboard)
                 return
             except BadRequest:
                 self.fileids.forget(key)  # expired or from another bot: upload again
@@ -261,7 +298,8 @@ class Front:
             await self.reply_text(message, caption)  # gallery changed under us: the words still help
             return
         sent = await self.bot.send_photo(message.chat_id, data, caption=caption, parse_mode=ParseMode.HTML,
-                                         filename=Path(key).name, reply_parameters=reply_to(message))
+                                         filename=Path(key).name, reply_parameters=reply_to(message),
+                                         reply_markup=keyboard)
         if self.fileids and sent.photo:
             self.fileids.put(key, sent.photo[-1].file_id)
 
@@ -274,8 +312,12 @@ class Front:
         self._bot = app.bot
 
     def lang(self, update: Update) -> str:
+        """The language the user chose with /language, else their Telegram client's."""
         user = update.effective_user
-        return language(user.language_code if user else None)
+        if user is None:
+            return language(None)
+        chosen = self.prefs.get(user.id) if self.prefs else None
+        return chosen or language(user.language_code)
 
     async def reply_text(self, message: Message, body: str) -> None:
         await self.bot.send_message(message.chat_id, body, parse_mode=ParseMode.HTML,
@@ -329,8 +371,3 @@ def reply_to(message: Message) -> ReplyParameters:
     return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
 
 
-def fit_caption(lines: list[str]) -> str:
-    """Join lines, dropping trailing ones to stay within Telegram's caption limit."""
-    while len(lines) > 1 and len("\n".join(lines)) > CAPTION_LIMIT:
-        lines = lines[:-1]
-    return "\n".join(lines)[:CAPTION_LIMIT]

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # Typing indicators are cosmetic: sent only when the global window has room
 # right now, never delaying a real answer, never counted against a chat.
 COSMETIC = {"sendchataction"}
+# Answers to a button press or an inline query go to no chat, but Telegram counts them too.
+UNADDRESSED = {"answercallbackquery", "answerinlinequery"}
 NETWORK_BACKOFF = 0.5  # seconds, doubled per retry of a failed (5xx, refused) request
 
 
@@ -169,6 +171,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 async with contextlib.AsyncExitStack() as held:
                     if chat_id is not None:  # getUpdates, getFile, setWebhook... are not messages
                         await held.enter_async_context(self._window(chat_id).hold())
+                        await held.enter_async_context(self._global.hold())
+                    elif endpoint.lower() in UNADDRESSED:
                         await held.enter_async_context(self._global.hold())
                     return await callback(*args, **kwargs)
             except (TimedOut, BadRequest):

@@ -42,12 +42,12 @@ class Lookalike:
         self._reloading = asyncio.Lock()
 
     async def analyse(self, data: bytes) -> Analysis:
-        result = await self.pool.embed(data, annotate=True)
+        result = await self.pool.embed(data, annotate=True, chips=1)
         if result.outcome is Outcome.WORKER_DIED:
             # Most likely killed under the photo (OOM killer, a deploy): one more try.
             # A photo that kills its worker twice is answered as a failure.
             log.warning("worker died during a job; retrying it once")
-            result = await self.pool.embed(data, annotate=True)
+            result = await self.pool.embed(data, annotate=True, chips=1)
         if not result.ok:
             return Analysis(result.outcome)
         index = self.index

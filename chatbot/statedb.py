@@ -1,6 +1,7 @@
 """The bot's embedded SQLite database: durable state that must survive a crash.
 
-One connection, used from one dedicated thread, so the asyncio front never
+It holds the webhook journal (chatbot/journal.py) and the languages users chose
+(chatbot/prefs.py). One connection, used from one dedicated thread, so the asyncio front never
 waits on the disk and SQLite never sees two threads. WAL mode with
 ``synchronous=FULL``: a commit that returned is on disk, even if the process
 is killed or the machine loses power right after. The database belongs to one
@@ -30,6 +31,10 @@ CREATE TABLE IF NOT EXISTS updates (
     done      REAL                -- NULL while the update is being handled
 );
 CREATE INDEX IF NOT EXISTS updates_open ON updates (done) WHERE done IS NULL;
+CREATE TABLE IF NOT EXISTS languages (   -- /language: the one thing kept about a user
+    user_id INTEGER PRIMARY KEY,
+    lang    TEXT NOT NULL
+);
 """
 
 
@@ -53,6 +58,7 @@ class StateDB:
         if owner.get("bot_id") != str(self.bot_id):
             with conn:  # another bot's ids (or a new file): start from nothing
                 conn.execute("DELETE FROM updates")
+                conn.execute("DELETE FROM languages")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('bot_id', ?)", (str(self.bot_id),))
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._conn = conn

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote
 
-from collect.http import PoliteClient
+import ujson
+
+from collect.http import Answer, PermanentError, PoliteClient, TimedOut, raw
 
 ENTITY = "http://www.wikidata.org/entity/"
 QID = re.compile(r"^(?:https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?(Q[1-9][0-9]*)$", re.IGNORECASE)
@@ -80,21 +82,27 @@ def top_query(limit: int, occupations: Iterable[str] = (), min_sitelinks: int = 
     """Humans with a P18 image, most sitelinks first.
 
     The inner query only touches people above ``min_sitelinks`` so that WDQS
-    can sort them within its 60 s limit; one occupation hop up (P106/P279?)
-    catches "film actor" under "actor" without an expensive P279* walk.
+    can sort them within its 60 s limit. The occupations come first (a few
+    values bound before anything is scanned), then the sitelinks range with
+    ``hint:Prior hint:rangeSafe true`` (the values are all integers, so
+    Blazegraph may answer the FILTER from its index instead of testing every
+    item; https://www.wikidata.org/wiki/Wikidata:SPARQL_query_service/query_optimization).
+    One occupation hop up (P106/P279?) catches "film actor" under "actor"
+    without an expensive P279* walk.
     """
     occ = list(occupations)
-    occ_filter = ""
+    occ_lines = ""
     if occ:
         values = " ".join(f"wd:{q}" for q in occ)
-        occ_filter = f"\n      ?person wdt:P106/wdt:P279? ?occupation .\n      VALUES ?occupation {{ {values} }}"
+        occ_lines = f"\n      VALUES ?occupation {{ {values} }}\n      ?person wdt:P106/wdt:P279? ?occupation ."
     return f"""SELECT ?person ?personLabel ?personDescription ?image ?category ?article ?sitelinks WHERE {{
   {{
-    SELECT DISTINCT ?person ?sitelinks WHERE {{
+    SELECT DISTINCT ?person ?sitelinks WHERE {{{occ_lines}
       ?person wikibase:sitelinks ?sitelinks .
+      hint:Prior hint:rangeSafe true .
       FILTER(?sitelinks >= {int(min_sitelinks)})
       ?person wdt:P31 wd:Q5 ;
-              wdt:P18 ?anyImage .{occ_filter}
+              wdt:P18 ?anyImage .
     }}
     ORDER BY DESC(?sitelinks) ?person
     LIMIT {int(limit)}
@@ -129,6 +137,11 @@ def commons_title(image_url: str) -> str:
     return f"File:{name}"
 
 
+def article_url(iri: str) -> str:
+    """WDQS article IRIs encode spaces as %20; Wikipedia's own links use underscores."""
+    return iri.replace("%20", "_")
+
+
 def parse_rows(doc: Any) -> list[tuple[str | None, Person]]:
     """SPARQL JSON results -> (key, Person) per row; one person may span rows."""
     rows = []
@@ -146,7 +159,7 @@ def parse_rows(doc: Any) -> list[tuple[str | None, Person]]:
             qid=qid, name=(value("personLabel") or qid).strip() or qid,
             description=value("personDescription") or "",
             image=commons_title(value("image")) if value("image") else None,
-            category=value("category"), wikipedia=value("article") or "", sitelinks=sitelinks)))
+            category=value("category"), wikipedia=article_url(value("article") or ""), sitelinks=sitelinks)))
     return rows
 
 
@@ -158,15 +171,48 @@ def unique(people: Iterable[Person]) -> list[Person]:
     return list(seen.values())
 
 
+ADVICE = ("make the query cheaper: raise scrape.min_sitelinks in config.yaml (now {floor}), "
+          "name occupations (--occupation actor,singer), or list people in a names file (--names FILE)")
+
+
+class QueryTimeout(PermanentError):
+    """WDQS stopped the query at its 60 s limit. Running it again costs another 60 s of the
+    client's budget (60 s of query time per 60 s) and fails the same way: never retried."""
+
+
+def read_sparql(answer: Answer) -> Any:
+    """Reader for WDQS answers: a time-out is a 500 naming TimeoutException, or a 200 cut short.
+
+    https://www.mediawiki.org/wiki/Wikidata_Query_Service/User_Manual#Query_limits
+    """
+    if answer.status == 500 and b"TimeoutException" in answer.body:
+        raise QueryTimeout(answer.url, "the query timed out on the server (java.util.concurrent.TimeoutException)",
+                           answer.status)
+    body = raw(answer)
+    try:
+        return ujson.loads(body)
+    except ValueError:
+        raise QueryTimeout(answer.url, "the answer was cut short (WDQS stops streaming results at its "
+                           "time limit)", answer.status) from None
+
+
 async def _sparql(client: PoliteClient, endpoint: str, query: str) -> Any:
-    # POST: long VALUES lists do not fit in a URL; WDQS accepts both.
-    return await client.post_json(endpoint, {"query": query, "format": "json"},
-                                  accept="application/sparql-results+json")
+    # POST: long VALUES lists do not fit in a URL; WDQS accepts both. Its own read timeout
+    # (sparql_timeout_s > 60 s): the server may think for a full minute before the first byte.
+    try:
+        return await client.fetch("POST", endpoint, read_sparql, timeout_s=client.config.sparql_timeout_s,
+                                  retry_timeouts=False, data={"query": query, "format": "json"},
+                                  headers={"Accept": "application/sparql-results+json"})
+    except TimedOut as exc:
+        raise QueryTimeout(exc.url, exc.reason) from None
 
 
 async def top_people(client: PoliteClient, endpoint: str, limit: int, occupations: Iterable[str] = (),
                      min_sitelinks: int = 20, language: str = "en") -> list[Person]:
-    doc = await _sparql(client, endpoint, top_query(limit, occupations, min_sitelinks, language))
+    try:
+        doc = await _sparql(client, endpoint, top_query(limit, occupations, min_sitelinks, language))
+    except QueryTimeout as exc:
+        raise QueryTimeout(exc.url, f"{exc.reason}; {ADVICE.format(floor=min_sitelinks)}", exc.status) from None
     return unique(p for _, p in parse_rows(doc))[:limit]
 
 

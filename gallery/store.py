@@ -117,9 +117,14 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.person_ids)
 
-    def name(self, person: int) -> str:
+    @property
+    def names(self) -> list[str]:
+        """Every person's name, in id order, without reading their documents."""
         names = getattr(self.people, "names", None)
-        return names[person] if names is not None else self.people[person]["name"]
+        return names if names is not None else [p["name"] for p in self.people]
+
+    def name(self, person: int) -> str:
+        return self.names[person]
 
     def thumbnail(self, face: int) -> Path:
         return self.assets / self.faces[face]["thumbnail"]

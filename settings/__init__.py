@@ -88,12 +88,16 @@ class ScrapeConfig:
     """Where scrape_photos.py collects celebrity photos (overridable for local tests)."""
     sparql_endpoint: str = "https://query.wikidata.org/sparql"
     commons_api: str = "https://commons.wikimedia.org/w/api.php"
-    user_agent: str = "lookalike-gallery-builder/1.0 (https://github.com/lookalike-bot/lookalike)"
+    contact: str = ""             # e-mail or URL for the User-Agent; no default: see collect/agent.py
     thumb_width: int = 960        # snapped up to a Wikimedia standard thumbnail step
     concurrency: int = 2          # upload.wikimedia.org robot policy: at most 2 at once
+    download_mbps: float = 25.0   # upload.wikimedia.org robot policy: at most 25 Mbps
     retries: int = 5
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0       # API calls and downloads
+    sparql_timeout_s: float = 75.0  # WDQS runs a query up to 60 s before it answers
     backoff_s: float = 1.0        # first retry delay without Retry-After, doubled each time
+    max_wait_s: float = 300.0     # a longer Retry-After stops the run for that host
+    maxlag: int = 5               # Action API maxlag (Manual:Maxlag parameter)
     language: str = "en"          # labels, descriptions and the Wikipedia link
     min_sitelinks: int = 20       # fame floor that keeps the top-N SPARQL query fast
 
@@ -136,6 +140,10 @@ class TelegramConfig:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    result_card: bool = True      # one face: the "you and them" card; False: the celebrity's photo only
+    results_ttl_s: float = 3600.0  # buttons under a result work this long (vectors and matches in memory)
+    max_results: int = 20_000      # results kept for buttons at most; the oldest go first
+    media_chat_id: int = 0         # a private channel where the bot uploads celebrity photos for inline sharing
     state_db: str = "telegram_state.sqlite3"  # in paths.assets: the webhook journal (chatbot/journal.py)
     journal_keep_s: float = 172_800.0  # answered update ids kept this long to spot Telegram's re-deliveries
     polling_timeout: int = 30

@@ -82,11 +82,22 @@ async def test_photo_gets_the_celebrity_with_a_percentage_and_photo(demo_config,
         sizes = fake.message(1001, mid)["photo"]
         assert got == [next(s["file_id"] for s in sizes if max(s["width"], s["height"]) == 800)]
 
+        card = Image.open(io.BytesIO(reply.files["photo"]))  # the "you and them" card
+        assert card.size == (1080, 640)
+        assert fake.calls("sendChatAction")
+
+
+async def test_without_the_card_the_celebrity_photo_is_sent_by_cached_file_id(demo_config, photo):
+    async with running_bot(demo_config, result_card=False) as (fake, runner):
+        first = fake.send_photo(1003, photo("obama2.jpg"))
+        await answers(fake, 1, 1003)
+        reply = only_answer(fake, 1003, first)
+        assert "Barack Obama" in reply.text and "photo" in reply.files
+        assert Image.open(io.BytesIO(reply.files["photo"])).size != (1080, 640)  # the thumbnail itself
         second = fake.send_photo(1002, photo("obama.jpg"))
         await answers(fake, 1, 1002)
         again = only_answer(fake, 1002, second)
         assert "photo" not in again.files and isinstance(again.params["photo"], str)  # cached file_id
-        assert fake.calls("sendChatAction")
 
 
 async def test_image_document_bad_files_and_other_messages(demo_config, photo):

@@ -76,7 +76,7 @@ async def test_edited_messages_and_unknown_updates_get_no_answer(demo_config, ph
 
 
 async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, photo):
-    async with running_bot(demo_config) as (fake, runner):
+    async with running_bot(demo_config, result_card=False) as (fake, runner):
         first = fake.send_photo(15000, photo("obama2.jpg"))
         await answers(fake, 1, 15000)
         await fake.wait_for_async(lambda: runner.front.fileids.ids, timeout=10)  # set once the reply returns
@@ -103,15 +103,7 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
 
         # After ten downloads Telegram's file server stalls: twenty photos are in
         # progress, none of them mid-answer, when the bot is killed.
-        downloads = {"n": 0}
-
-        def stall(call):
-            if call.method == "getFile":
-                downloads["n"] += 1
-                if downloads["n"] > 10:
-                    return FaultSpec(status=None, delay=8.0)
-            return None
-
+        stall, downloads = stalled_get_file(after=10)
         fake.set_fault(stall)
         bot = start()
         try:
@@ -119,7 +111,9 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
             sent = [(chat, fake.send_photo(chat, photo("obama2.jpg"))) for chat in range(17000, 17030)]
             fake.wait_for(lambda: len(fake.sent()) >= 10, timeout=120)
             fake.wait_for(lambda: downloads["n"] >= 30, timeout=60)  # every update fetched
-            time.sleep(0.5)
+            # The ten answers are saved as handled in the bot's polling state (a kill between a
+            # send and that save is the window that remains).
+            fake.wait_for(lambda: polling_handled(demo_config) == 10, timeout=30)
             bot.kill()
             bot.wait(timeout=30)
             assert len(fake.sent()) == 10
@@ -133,6 +127,34 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
         counts = fake.answered_message_ids()
         assert [counts[(chat, mid)] for chat, mid in sent] == [1] * 30
         assert all("Barack Obama" in c.text for c in fake.sent())
+
+
+def stalled_get_file(after: int):
+    """A fault hook: the first ``after`` getFile calls are answered, every later one stalls 8 s
+    (past the client's read time-out, so retries stall too); and the count of calls."""
+    downloads = {"n": 0}
+
+    def stall(call):
+        if call.method == "getFile":
+            downloads["n"] += 1
+            if downloads["n"] > after:
+                return FaultSpec(status=None, delay=8.0)
+        return None
+
+    return stall, downloads
+
+
+def polling_handled(demo_config, first_update_id: int = 10_000) -> int:
+    """How many updates the bot's own polling state records as handled: those below its offset
+    (the fake numbers updates from 10,000) and those handled beyond it."""
+    import ujson
+    import yaml
+    assets = yaml.safe_load(demo_config.read_text())["paths"]["assets"]
+    try:
+        state = ujson.loads(open(f"{assets}/telegram_updates.json").read())
+    except (OSError, ValueError):
+        return -1
+    return (state.get("offset") or first_update_id) - first_update_id + len(state.get("done", []))
 
 
 def journal_done(demo_config) -> int:
@@ -160,15 +182,7 @@ def test_webhook_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(de
     with FakeTelegram(token=TOKEN, webhook_retries=150, webhook_retry_delay=0.2, webhook_max_delay=1.0) as fake:
         start = bot_process(demo_config, fake, tmp_path, webhook_port=free_port(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        downloads = {"n": 0}
-
-        def stall(call):  # after ten downloads Telegram's file server stalls for everyone
-            if call.method == "getFile":
-                downloads["n"] += 1
-                if downloads["n"] > 10:
-                    return FaultSpec(status=None, delay=8.0)
-            return None
-
+        stall, downloads = stalled_get_file(after=10)  # then Telegram's file server stalls for everyone
         fake.set_fault(stall)
         bot = start()
         try:

@@ -17,25 +17,31 @@ import ujson
 from PIL import Image
 
 from collect import commons, store, wikidata
+from collect.agent import CONTACT_ENV
 from collect.http import retry_after
-from collect.scrape import Options, Summary, scrape
+from collect.scrape import BROKEN, REFUSED, Options, Summary, scrape
 from settings import ScrapeConfig
 from tests.conftest import ROOT, write_config
 from tests.fake_wikimedia import FakePerson, FakeWikimedia, make_people
 
-UA = "lookalike-tests/1.0 (https://example.org/lookalike; tests@example.org)"
+CONTACT = "lookalike-tests@example.org"
+UA_PREFIX = "lookalike-gallery-builder/1.0 (lookalike-tests@example.org) aiohttp/"
 
 
 def config_for(fake: FakeWikimedia, **changes: object) -> ScrapeConfig:
-    values = dict(sparql_endpoint=fake.sparql_endpoint, commons_api=fake.commons_api, user_agent=UA,
-                  thumb_width=300, concurrency=2, retries=2, timeout_s=10.0, backoff_s=0.01)
+    values = dict(sparql_endpoint=fake.sparql_endpoint, commons_api=fake.commons_api, contact=CONTACT,
+                  thumb_width=300, concurrency=2, retries=2, timeout_s=10.0, backoff_s=0.01,
+                  download_mbps=10_000.0)
     values.update(changes)
     return ScrapeConfig(**values)  # type: ignore[arg-type]
 
 
 @pytest_asyncio.fixture
-async def wikimedia():
-    """Factory: start a fake Wikimedia serving the given people; all are closed at the end."""
+async def wikimedia(monkeypatch: pytest.MonkeyPatch):
+    """Factory: start a fake Wikimedia serving the given people; all are closed at the end.
+
+    An operator's own LOOKALIKE_CONTACT would override the tests' contact: it is unset here."""
+    monkeypatch.delenv(CONTACT_ENV, raising=False)
     started: list[FakeWikimedia] = []
 
     async def start(people: list[FakePerson]) -> FakeWikimedia:
@@ -97,11 +103,13 @@ async def test_happy_path_writes_photos_and_info(wikimedia, tmp_path: Path) -> N
     entry = info["files"]["President Barack Obama.jpg"]
     assert entry == {"source": "https://commons.wikimedia.org/wiki/File:President_Barack_Obama.jpg",
                      "author": "Photo & Grapher for President Barack Obama.jpg",
-                     "license": "CC BY-SA 4.0", "license_url": "https://creativecommons.org/licenses/by-sa/4.0"}
+                     "license": "CC BY-SA 4.0", "license_url": "https://creativecommons.org/licenses/by-sa/4.0",
+                     "attribution_required": True, "credit": "Own work",
+                     "usage_terms": "Creative Commons Attribution-Share Alike 4.0", "restrictions": []}
     assert list(info["files"]) == ["President Barack Obama.jpg", "Obama family.jpg", "Obama 2009.jpg"]
     assert ujson.loads((out / "Björk" / "info.json").read_text(encoding="utf-8"))["name"] == "Björk"
     # Politeness: our User-Agent on every request, thumbnails at a standard width.
-    assert fake.user_agents == {UA}
+    assert len(fake.user_agents) == 1 and next(iter(fake.user_agents)).startswith(UA_PREFIX)
     assert fake.hits["sparql"] == 1
     assert "VALUES ?occupation { wd:Q33999 wd:Q177220 }" in fake.sparql_queries[0]
     assert not list(out.rglob(".*"))                                          # no temporaries left
@@ -166,7 +174,7 @@ async def test_broken_image_is_skipped_counted_and_not_written(wikimedia, tmp_pa
 
     summary = await run(fake, tmp_path, per_person=3)
 
-    assert summary.photos_broken == 1 and summary.photos_unavailable == 1
+    assert summary.skipped == {BROKEN: 1, REFUSED: 1}
     assert summary.photos_saved == 2 and summary.people_done == 1
     folder = tmp_path / "Person 0000"
     assert sorted(f.name for f in folder.iterdir()) == ["Person 0000 2.jpg", "Person 0000 portrait.jpg", "info.json"]
@@ -194,7 +202,7 @@ async def test_resume_completes_half_done_and_skips_finished(wikimedia, tmp_path
     assert second.photos_saved == 1 and second.photos_kept == 2
     # Finished people cost no request at all; the half-done one downloads only what it lacks.
     assert new["thumb"] == 1 and new["thumb:Person 0001 1.jpg"] == 1
-    assert new["categorymembers"] == 1 and new["imageinfo"] == 1 and new["sparql"] == 1
+    assert new["generator"] == 1 and new["imageinfo"] == 1 and new["sparql"] == 1
     assert second.requests == 4
     assert (tmp_path / "Person 0000" / "info.json").read_bytes() == done_info
     assert len(ujson.loads((half / "info.json").read_text())["files"]) == 3
@@ -216,7 +224,7 @@ async def test_names_file_with_names_and_qids_via_cli(wikimedia, tmp_path: Path)
     names.write_text("# my list\nBarack Obama\n\nMichael Jordan\nq42\nhttps://www.wikidata.org/wiki/Q76\n"
                      'Tricky "Quote" \\ Name\nNobody Atall\n', encoding="utf-8")
     cfg = write_config(tmp_path / "config.yaml", scrape={
-        "sparql_endpoint": fake.sparql_endpoint, "commons_api": fake.commons_api, "user_agent": UA,
+        "sparql_endpoint": fake.sparql_endpoint, "commons_api": fake.commons_api, "contact": CONTACT,
         "backoff_s": 0.01, "thumb_width": 250})
     out = tmp_path / "out"
 
@@ -228,7 +236,7 @@ async def test_names_file_with_names_and_qids_via_cli(wikimedia, tmp_path: Path)
 
     assert proc.returncode == 1, stderr.decode()                           # one name was not found
     assert "Nobody Atall: not found" in stderr.decode()
-    assert "people: 4 done, 0 skipped (complete), 1 failed" in stdout.decode()
+    assert "people: 5 asked for, 4 done, 0 skipped (complete), 1 failed" in stdout.decode()
     assert sorted(p.name for p in out.iterdir()) == ["Barack Obama", "Douglas Adams", "Michael Jordan",
                                                      "Tricky Quote Name"]
     # The homonym resolves to the most famous Michael Jordan; Q76 listed twice is collected once.
@@ -246,7 +254,7 @@ async def test_hostile_names_stay_inside_out(wikimedia, tmp_path: Path) -> None:
                "Same Name", "same name", "..\\..\\win", "\u202egnp.exe"]
     people = [FakePerson(qid=f"Q{100 + i}", name=n, sitelinks=100 - i, images=[f"{i}.jpg"]) for i, n in
               enumerate(hostile)]
-    people.append(FakePerson(qid="Q999", name="Files", sitelinks=30, images=["ok.jpg"], category="Files",
+    people.append(FakePerson(qid="Q999", name="Files", sitelinks=30, images=["Ok.jpg"], category="Files",
                              files=["../../escape.jpg", "..\\up.jpg", "info.json.jpg", "OK.jpg"]))
     fake = await wikimedia(people)
     out = tmp_path / "sandbox" / "photos"
@@ -266,8 +274,8 @@ async def test_hostile_names_stay_inside_out(wikimedia, tmp_path: Path) -> None:
     names = {ujson.loads((out / d / "info.json").read_text())["name"] for d in folders}
     assert names == set(hostile) | {"Files"}                    # info.json keeps the true name
     files = sorted(f.name for f in (out / "Files").iterdir())
-    # "ok.jpg" and "OK.jpg" would be one file on a case-insensitive disk: the second gets " (2)".
-    assert files == ["OK (2).jpg", "escape.jpg", "info.json", "info.json.jpg", "ok.jpg", "up.jpg"]
+    # "Ok.jpg" and "OK.jpg" would be one file on a case-insensitive disk: the second gets " (2)".
+    assert files == ["Info.json.jpg", "OK (2).jpg", "Ok.jpg", "escape.jpg", "info.json", "up.jpg"]
     assert not (tmp_path / "etc").exists() and sorted(os.listdir(tmp_path / "sandbox")) == ["decoy", "photos"]
 
 

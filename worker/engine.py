@@ -7,6 +7,7 @@ boxes are mapped back to the original for the two later stages.
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -16,7 +17,9 @@ import numpy as np
 from PIL import Image
 
 from settings import EngineConfig
+from worker import card
 from worker.annotate import draw_numbered_boxes
+from worker.card import chip_bytes, chip_image
 from worker.decode import ImageRejected, decode_image
 from worker.models import DESCRIPTOR, LANDMARKS, model_path
 from worker.outcome import EmbedResult, Face, Outcome
@@ -37,10 +40,12 @@ class FaceEngine:
         self.descriptor = dlib.face_recognition_model_v1(str(model_path(DESCRIPTOR)))
 
     def embed(self, data: bytes, *, jitters: int | None = None,
-              thumbnail_size: int | None = None, annotate: bool = False) -> EmbedResult:
+              thumbnail_size: int | None = None, annotate: bool = False, chips: int = 0) -> EmbedResult:
         """Every face in ``data``, left to right; never raises, the outcome says what happened.
 
         ``annotate``: for a photo with several faces, also return it with numbered boxes.
+        ``chips``: for a photo with at most this many faces, also return each aligned face
+        (for the card), so the card needs neither the photo nor a second decode.
         """
         timings: dict[str, float] = {}
         start = time.perf_counter()
@@ -50,7 +55,8 @@ class FaceEngine:
             return EmbedResult(exc.outcome, detail=exc.detail, timings={"decode": time.perf_counter() - start})
         timings["decode"] = time.perf_counter() - start
         try:
-            faces, detected = self.faces_in(image, timings, self.config.jitters if jitters is None else jitters)
+            faces, detected = self.faces_in(image, timings, self.config.jitters if jitters is None else jitters,
+                                            chips)
             thumbnail = make_thumbnail(image, thumbnail_size) if thumbnail_size else None
             annotated = draw_numbered_boxes(image, [f.box for f in faces]) if annotate and len(faces) > 1 else None
         except MemoryError:
@@ -62,7 +68,8 @@ class FaceEngine:
         return EmbedResult(outcome, faces=faces, detected=detected, width=image.width, height=image.height,
                            timings=timings, thumbnail=thumbnail, annotated=annotated)
 
-    def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int) -> tuple[list[Face], int]:
+    def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int,
+                 chips: int = 0) -> tuple[list[Face], int]:
         dlib = self._dlib
         t0 = time.perf_counter()
         # Grayscale for HOG: dlib otherwise takes gradients of all three channels
@@ -105,16 +112,59 @@ class FaceEngine:
         timings["descriptor"] = time.perf_counter() - t0
 
         faces = []
+        with_chips = len(found) <= chips
         for (box, score), shape, vector in zip(found, shapes, vectors):
             eye_distance, roll = eye_geometry(shape)
+            chip = chip_bytes(self.chip(pixels, shape)) if with_chips else None
             faces.append(Face(
                 box=(max(box.left(), 0), max(box.top(), 0),
                      min(box.right(), image.width - 1), min(box.bottom(), image.height - 1)),
                 vector=np.array(vector, dtype=np.float32),
                 score=score, width=int(box.width()),
-                eye_distance=eye_distance, roll=roll, upsampled=upsampled,
+                eye_distance=eye_distance, roll=roll, upsampled=upsampled, chip=chip,
             ))
         return faces, detected
+
+    def chip(self, pixels: np.ndarray, shape) -> np.ndarray:
+        """The face aligned upright by its landmarks, with room around it, for the card."""
+        return self._dlib.get_face_chip(pixels, shape, size=card.PANEL, padding=card.CHIP_PADDING)
+
+    def card(self, chip: bytes, celebrity: str, text: card.CardText) -> bytes | None:
+        """The card from a chip this engine returned earlier and the celebrity's thumbnail file."""
+        try:
+            return card.render_card(chip_image(chip), self.celebrity_chip(celebrity), text)
+        except Exception as exc:  # a missing thumbnail or a font problem costs the card, not the answer
+            log.warning("card failed: %s", type(exc).__name__)
+            return None
+
+    @functools.lru_cache(maxsize=512)
+    def celebrity_chip(self, path: str) -> Image.Image:
+        """The celebrity's face aligned like the user's, so the two sit alike on the card.
+
+        Cached per thumbnail in this worker: the gallery's faces recur, detection costs ~10 ms.
+        A thumbnail whose face is not found again is shown whole, cropped to a square.
+        """
+        with Image.open(path) as thumb:
+            image = thumb.convert("RGB")
+        pixels = np.asarray(image)
+        gray = np.asarray(image.convert("L"))
+        rects = self.detector(gray, 0) or self.detector(gray, 1)
+        if not rects:
+            return image
+        best = max(rects, key=lambda r: r.area())
+        return Image.fromarray(self.chip(pixels, self.landmarks(pixels, best)))
+
+    def card_from_photo(self, data: bytes, box: tuple[int, int, int, int], celebrity: str,
+                        text: card.CardText) -> bytes | None:
+        """The card for one face of a photo embedded earlier (its box), from the photo's bytes again."""
+        try:
+            image = decode_image(data, max_pixels=self.config.max_pixels, max_bytes=self.config.max_bytes)
+            pixels = np.asarray(image)
+            shape = self.landmarks(pixels, self._dlib.rectangle(*box))
+            return self.card(chip_bytes(self.chip(pixels, shape)), celebrity, text)
+        except Exception as exc:
+            log.warning("card failed: %s", type(exc).__name__)
+            return None
 
 
 def eye_geometry(shape) -> tuple[float, float]:

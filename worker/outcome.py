@@ -31,6 +31,7 @@ class Face:
     eye_distance: float             # px between eye centres, from the 5-point landmarks
     roll: float                     # degrees the eye line is tilted from horizontal
     upsampled: bool = False         # found only by the upsampling fallback
+    chip: bytes | None = None       # the aligned face for the card (raw RGB, worker.card), only when asked for
 
 
 @dataclass

@@ -38,8 +38,17 @@ def _init_worker(config: EngineConfig) -> None:
     _engine = FaceEngine(config)
 
 
-def _embed(data: bytes, jitters: int | None, thumbnail_size: int | None, annotate: bool = False) -> EmbedResult:
-    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size, annotate=annotate)
+def _embed(data: bytes, jitters: int | None, thumbnail_size: int | None, annotate: bool = False,
+           chips: int = 0) -> EmbedResult:
+    return _engine.embed(data, jitters=jitters, thumbnail_size=thumbnail_size, annotate=annotate, chips=chips)
+
+
+def _card(chip: bytes, celebrity: str, text) -> bytes | None:
+    return _engine.card(chip, celebrity, text)
+
+
+def _card_from_photo(data: bytes, box: tuple[int, int, int, int], celebrity: str, text) -> bytes | None:
+    return _engine.card_from_photo(data, box, celebrity, text)
 
 
 def _embed_file(path: str, jitters: int | None, thumbnail_size: int | None) -> EmbedResult:
@@ -103,8 +112,8 @@ class FacePool:
 
     # -- jobs --------------------------------------------------------------
     def submit(self, data: bytes, *, jitters: int | None = None, thumbnail_size: int | None = None,
-               annotate: bool = False) -> concurrent.futures.Future:
-        return self._schedule(_embed, data, jitters, thumbnail_size, annotate)
+               annotate: bool = False, chips: int = 0) -> concurrent.futures.Future:
+        return self._schedule(_embed, data, jitters, thumbnail_size, annotate, chips)
 
     def submit_file(self, path: str | Path, *, jitters: int | None = None,
                     thumbnail_size: int | None = None) -> concurrent.futures.Future:
@@ -134,8 +143,31 @@ class FacePool:
             log.error("pool job failed: %s", type(exc).__name__)
             return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__)
 
+    async def card(self, chip: bytes, celebrity: Path, text) -> bytes | None:
+        """The "you and them" card (worker/card.py); None if it could not be made."""
+        return await self._run(_card, chip, str(celebrity), text)
+
+    async def card_from_photo(self, data: bytes, box: tuple[int, int, int, int], celebrity: Path,
+                              text) -> bytes | None:
+        return await self._run(_card_from_photo, data, box, str(celebrity), text)
+
+    async def _run(self, fn, *args):
+        """A small job other than embedding; any failure (dead worker, time-out) is None."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.max_pending)
+        async with self._slots:
+            future = self._schedule(fn, *args)
+            try:
+                return await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
+            except Exception as exc:
+                log.warning("pool job %s failed: %s", fn.__name__, type(exc).__name__)
+                return None
+
     async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True,
-                    annotate: bool = False) -> EmbedResult:
+                    annotate: bool = False, chips: int = 0) -> EmbedResult:
         """Embed one photo without blocking the event loop.
 
         At most ``max_pending`` jobs are in the pool at once; beyond that a
@@ -146,7 +178,7 @@ class FacePool:
         if not wait and self._slots.locked():
             return EmbedResult(Outcome.BUSY, detail="pool queue full")
         async with self._slots:
-            future = self.submit(data, jitters=jitters, annotate=annotate)
+            future = self.submit(data, jitters=jitters, annotate=annotate, chips=chips)
             try:
                 await asyncio.wrap_future(future)
             except asyncio.CancelledError:

@@ -140,7 +140,7 @@ class FakeTelegram:
             "username": bot_username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,  # inline mode switched on with @BotFather
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -170,6 +170,8 @@ class FakeTelegram:
         self._webhook: dict[str, Any] | None = None
         self._allowed_updates: list[str] | None = None
         self._deliveries: list[WebhookDelivery] = []
+        self._inline_queries: dict[str, dict[str, Any]] = {}  # query id -> the query
+        self._inline_answers: dict[str, dict[str, Any]] = {}  # query id -> answerInlineQuery params
         self._closing = False
         self._waiting_polls = 0
 
@@ -716,6 +718,32 @@ class FakeTelegram:
                     }
                 }
             )
+
+    def send_inline_query(self, user_id: int, query: str, *, language_code: str | None = "en") -> str:
+        """A user types "@bot query" in any chat; returns the inline query id."""
+        with self._lock:
+            query_id = str(next(self._file_seq) + 5_000_000_000)
+            inline = {"id": query_id, "from": self._user(user_id, language_code=language_code),
+                      "query": query, "offset": "", "chat_type": "sender"}
+            self._inline_queries[query_id] = inline
+            self.enqueue_raw_update({"inline_query": inline})
+            return query_id
+
+    def inline_answer(self, query_id: str) -> dict[str, Any] | None:
+        """What the bot answered to an inline query (``results``, ``cache_time``...), if it did."""
+        with self._lock:
+            answer = self._inline_answers.get(query_id)
+            return json.loads(json.dumps(answer)) if answer is not None else None
+
+    def commands(self, scope: str = "default", language_code: str = "") -> list[dict[str, Any]]:
+        """The command menu the bot set for a scope type and language ("" for all languages)."""
+        with self._lock:
+            return list(self._commands.get((json.dumps({"type": scope}, sort_keys=True), language_code), []))
+
+    def bot_text(self, field: str, language_code: str = "") -> str | None:
+        """The description or short_description the bot set for a language."""
+        with self._lock:
+            return self._bot_texts.get((field, language_code))
 
     def _user(
         self,
@@ -1518,6 +1546,38 @@ class FakeTelegram:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
         return True
 
+    async def _answerInlineQuery(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
+        """Checks what Telegram checks (core.telegram.org/bots/api#answerinlinequery): a known,
+        unanswered query; at most 50 results with unique ids of 1-64 bytes; a cached photo's
+        file_id must be one Telegram has; an article needs its message text."""
+        query_id = str(p.get("inline_query_id") or "")
+        results = p.get("results")
+        with self._lock:
+            if query_id not in self._inline_queries or query_id in self._inline_answers:
+                raise _bad("query is too old and response timeout expired or query ID is invalid")
+            if not isinstance(results, list) or len(results) > 50:
+                raise _bad("RESULTS_TOO_MUCH")
+            ids = [r.get("id") for r in results if isinstance(r, dict)]
+            if len(ids) != len(results) or len(set(ids)) != len(ids) or not all(
+                    isinstance(i, str) and 1 <= len(i.encode()) <= 64 for i in ids):
+                raise _bad("RESULT_ID_INVALID")
+            for result in results:
+                kind = result.get("type")
+                if kind == "photo" and "photo_file_id" in result:
+                    if result["photo_file_id"] not in self._files:
+                        raise _bad("wrong file identifier/HTTP URL specified")
+                elif kind == "article":
+                    content = result.get("input_message_content") or {}
+                    if not content.get("message_text"):
+                        raise _bad("MESSAGE_EMPTY")
+                else:
+                    raise _bad(f"result type {kind!r} is not supported by the fake")
+                if len(str(result.get("caption") or "")) > MAX_CAPTION:
+                    raise _bad("MEDIA_CAPTION_TOO_LONG")
+            self._inline_answers[query_id] = p
+            self._changed(updates=False)
+        return True
+
     async def _setMessageReaction(self, p: dict[str, Any], f: dict[str, bytes]) -> Any:
         self._chat_for_send(p)
         return True
@@ -1618,7 +1678,7 @@ _HANDLERS: dict[str, _Handler] = {
         "editMessageCaption", "editMessageReplyMarkup", "deleteMessage", "deleteMessages",
         "setMyCommands", "getMyCommands", "deleteMyCommands", "setMyDescription",
         "getMyDescription", "setMyShortDescription", "getMyShortDescription", "setMyName",
-        "getMyName", "setChatMenuButton", "getChatMenuButton", "answerCallbackQuery",
+        "getMyName", "setChatMenuButton", "getChatMenuButton", "answerCallbackQuery", "answerInlineQuery",
         "setMessageReaction", "leaveChat", "getChat", "getChatMember", "setWebhook",
         "deleteWebhook", "getWebhookInfo",
     )
