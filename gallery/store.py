@@ -124,7 +124,8 @@ class Gallery:
         return names if names is not None else [p["name"] for p in self.people]
 
     def name(self, person: int) -> str:
-        return self.names[person]
+        names = getattr(self.people, "names", None)
+        return names[person] if names is not None else self.people[person]["name"]
 
     def thumbnail(self, face: int) -> Path:
         return self.assets / self.faces[face]["thumbnail"]
