@@ -68,7 +68,7 @@ SELFCHECK = r"""
 import json, sys, time
 import numpy as np
 from search.exact import exact_knn
-v = np.load(sys.argv[1] + "/embeddings.npz")["vectors"].astype(np.float32)
+v = np.load(sys.argv[1] + "/embeddings.npz")["vectors"]  # float32 as stored
 rng = np.random.default_rng(0)
 q = v[rng.choice(len(v), 1000, replace=False)] + rng.normal(0, 0.02, (1000, 128)).astype(np.float32)
 t = time.perf_counter(); exact_knn(q, v, 1); print(json.dumps({"seconds": time.perf_counter() - t}))
@@ -99,20 +99,34 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rss": started, "reloa
 """
 
 
+# A process's peak RSS (ru_maxrss) starts at the RSS of the process that forked it, because the
+# kernel keeps the pre-exec high-water mark: a big benchmark process would lend its own size to
+# every child. So each measured command is started by this small launcher, and the launcher
+# reports its child's peak and wall time.
+LAUNCH = r"""
+import os, resource, subprocess, sys, time
+t = time.perf_counter(); code = subprocess.call(sys.argv[2:])
+os.write(int(sys.argv[1]), f"{time.perf_counter() - t} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}".encode())
+sys.exit(code)
+"""
+
+
 def measured(cmd: list[str], repo: Path) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (bytes, from the kernel) and stdout of one fresh process with ``repo``'s code."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    started = time.perf_counter()
+    read, write = os.pipe()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # reaped here, so the peak is this child's own
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(write), *cmd], cwd=repo, env=env, stdout=out,
+                                stderr=err, text=True, pass_fds=(write,))
+        os.close(write)
+        with os.fdopen(read) as report:
+            seconds, peak_kb = report.read().split()
+        code = proc.wait()
         out.seek(0)
         err.seek(0)
         if code != 0:
             raise RuntimeError(f"{' '.join(map(str, cmd[:3]))} failed ({code}): {err.read()[-3000:]}")
-        return seconds, usage.ru_maxrss * 1024, out.read()
+        return float(seconds), int(peak_kb) * 1024, out.read()
 
 
 def seed_vectors(shared_photos: int) -> np.ndarray:
@@ -171,7 +185,7 @@ def print_row(row: dict) -> None:
     print(f"  exact self-check {row['selfcheck_s']:6.1f} s  peak {g(row['selfcheck_peak'])}")
     print(f"  bot start       {row['start_s']:7.2f} s  RSS {g(row['rss'])}  (limit index + vectors + 1 GB = "
           f"{g(row['rss_limit'])}); reload {row['reload_s']:.2f} s, RSS during reload {g(row['rss_during_reload'])}, "
-          f"after the swap {g(row['rss_after_swap'])}")
+          f"after the swap {g(row['rss_after_swap'])}, process peak {g(row['start_peak'])}")
     print("  files: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in row["files"].items()))
 
 
