@@ -9,10 +9,11 @@ DEMO   := .cache/demo_photos
 GALLERY_SIZE ?= 1000
 INDEX  := assets/index.bin
 MO     := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/lookalike.po))
+MODEL  := .cache/models/dlib_face_recognition_resnet_model_v1.onnx
 
 .PHONY: install test run bench demo gallery clean
 
-install: $(STAMP) $(MO) $(INDEX)
+install: $(STAMP) $(MODEL) $(MO) $(INDEX)
 
 # Message catalogs (chatbot/texts.py): compiled from the .po files a translator edits.
 locale/%/LC_MESSAGES/lookalike.mo: locale/%/LC_MESSAGES/lookalike.po $(STAMP)
@@ -23,9 +24,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
+# dlib's face ResNet weights converted to ONNX (about a second), checked against a stored
+# SHA-256 and against dlib on the test photos. Rebuilt when the converter or a package changes.
+$(MODEL): $(STAMP) worker/dlib_dat.py worker/resnet_onnx.py
+	$(PY) -m worker.resnet_onnx --out $@
+
 # The demo gallery: real photos of two people from the face_recognition sdist.
 # Skipped when assets/ already holds a gallery (a real one is never overwritten).
-$(INDEX): | $(STAMP)
+$(INDEX): | $(STAMP) $(MODEL)
 	$(PY) -m gallery.demo --out $(DEMO)
 	$(PY) build_embeddings.py --photos $(DEMO)
 	$(PY) build_index.py
@@ -51,7 +57,8 @@ run: install
 # python -m bench.build_scaling, about an hour on 2 cores).
 bench: install
 	$(PY) -m bench.pipeline --detect-sizes 640,560
-	$(PY) -m bench.pool_scaling --baseline
+	$(PY) -m bench.decode_detect
+	$(PY) -m bench.pool_scaling --baseline --descriptors dlib,onnx
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
 	$(PY) -m bench.quality

@@ -24,12 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=1280)
-    parser.add_argument("--photos", type=int, default=120, help="how many photos (default 120)")
     args = parser.parse_args(argv)
     config = load_config()
     engine = FaceEngine(config.engine)
     index = FaceIndex.load(config)
-    photos = photos_at(args.size, limit=args.photos)
+    photos = photos_at(args.size)
     plain, chipped, cards, first_cards = [], [], [], []
     for _ in range(args.repeats):
         for _, data in photos:

@@ -1,8 +1,10 @@
-"""Time per pipeline stage on 1280-px photos, in one process, medians of repeats.
+"""Time per pipeline stage on 1280-px photos, both descriptor backends side by side, medians of repeats.
 
-    python -m bench.pipeline [--repeats N] [--size 1280]
+    python -m bench.pipeline [--repeats N] [--size 1280] [--detect-sizes 640,560]
 
-Uses the face_recognition test photos and, when present, ../shared/faces/.
+Uses the face_recognition test photos and, when present, the full-size web
+photos of ../shared/faces/ (its 150-px LFW crops would only be upscaled).
+Each photo goes through every backend in turn, so both see the same load.
 """
 from __future__ import annotations
 
@@ -10,25 +12,33 @@ import argparse
 import io
 import statistics
 import time
+from pathlib import Path
 
 from PIL import Image
 
 from gallery.demo import ROOT, test_images
-from settings import load_config
+from settings import DESCRIPTOR_BACKENDS, load_config
 from worker.engine import FaceEngine
 
 SHARED_FACES = ROOT.parent / "shared" / "faces"
+MIN_SHARED_SIDE = 600  # px: photos smaller than this are not photos a user sends at 1280 px
+MAX_SHARED = 40
 STAGES = ("decode", "detect", "upsample", "landmarks", "descriptor")
 
 
-def photos_at(size: int, limit: int | None = None) -> list[tuple[str, bytes]]:
-    """Real face photos resized so the longer side is ``size`` px, as JPEG bytes."""
+def benchmark_files() -> list[Path]:
+    """The test photos of one face each, and up to MAX_SHARED full-size shared photos."""
     files = sorted(test_images().glob("obama*.jpg")) + [test_images() / "biden.jpg"]
     if SHARED_FACES.is_dir():
-        files += sorted(SHARED_FACES.glob("*/*.jpg"))
-    files = files[:limit]
+        big = [f for f in sorted(SHARED_FACES.glob("*/*.jpg")) if max(Image.open(f).size) >= MIN_SHARED_SIDE]
+        files += big[:: max(1, len(big) // MAX_SHARED)][:MAX_SHARED]
+    return files
+
+
+def photos_at(size: int) -> list[tuple[str, bytes]]:
+    """Real face photos resized so the longer side is ``size`` px, as JPEG bytes."""
     out = []
-    for f in files:
+    for f in benchmark_files():
         im = Image.open(f).convert("RGB")
         scale = size / max(im.size)
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
@@ -46,33 +56,43 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_config()
     photos = photos_at(args.size)
-    report(FaceEngine(config.engine), photos, args)
-    for size in [int(s) for s in args.detect_sizes.split(",") if s]:
-        print(f"\nwith engine.detect_size = {size}:")
-        report(FaceEngine(config.replace(engine={"detect_size": size}).engine), photos, args)
+    for size in [config.engine.detect_size] + [int(s) for s in args.detect_sizes.split(",") if s]:
+        print(f"\nengine.detect_size = {size}:")
+        engines = {b: FaceEngine(config.replace(engine={"detect_size": size, "descriptor": b}).engine)
+                   for b in DESCRIPTOR_BACKENDS}
+        report(engines, photos, args.repeats, args.size)
 
 
-def report(engine: FaceEngine, photos: list[tuple[str, bytes]], args: argparse.Namespace) -> None:
-    per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
-    totals, ratios = [], []
-    for _ in range(args.repeats):
+def report(engines: dict[str, FaceEngine], photos: list[tuple[str, bytes]], repeats: int, size: int) -> None:
+    names = list(engines)
+    per_stage = {b: {s: [] for s in STAGES} for b in names}
+    totals: dict[str, list[float]] = {b: [] for b in names}
+    ratios: dict[str, list[float]] = {b: [] for b in names}
+    for _ in range(repeats):
         for _, data in photos:
-            started = time.perf_counter()
-            result = engine.embed(data)
-            total = time.perf_counter() - started  # wall time of the whole call, overheads included
-            if len(result.faces) != 1:
+            runs = {}
+            for b in names:
+                started = time.perf_counter()
+                result = engines[b].embed(data)
+                runs[b] = (time.perf_counter() - started, result)  # wall time of the whole call
+            if any(len(result.faces) != 1 for _, result in runs.values()):
                 continue
-            t = result.timings
-            for s in STAGES:
-                per_stage[s].append(t.get(s, 0.0))
-            totals.append(total)
-            ratios.append(total / t["descriptor"])
-    n = len(totals)
-    print(f"{len(photos)} photos at {args.size} px, {args.repeats} repeats, {n} single-face runs (medians)")
+            for b, (total, result) in runs.items():
+                for s in STAGES:
+                    per_stage[b][s].append(result.timings.get(s, 0.0))
+                totals[b].append(total)
+                ratios[b].append(total / result.timings["descriptor"])
+    n = len(totals[names[0]])
+    print(f"{len(photos)} photos at {size} px, {repeats} repeats, {n} single-face runs per backend (medians, ms)")
+    print(f"  {'stage':22s}" + "".join(f"{b:>9s}" for b in names))
+    med = {b: {s: statistics.median(v) * 1000 for s, v in per_stage[b].items()} for b in names}
     for s in STAGES:
-        print(f"  {s:11s} {statistics.median(per_stage[s]) * 1000:7.1f} ms")
-    print(f"  {'total':11s} {statistics.median(totals) * 1000:7.1f} ms (wall time of embed())")
-    print(f"  total / descriptor = {statistics.median(ratios):.2f} (median of per-photo ratios)")
+        print(f"  {s:22s}" + "".join(f"{med[b][s]:9.1f}" for b in names))
+    total = {b: statistics.median(totals[b]) * 1000 for b in names}
+    print(f"  {'total (embed() wall)':22s}" + "".join(f"{total[b]:9.1f}" for b in names))
+    print(f"  {'total / descriptor':22s}" + "".join(f"{statistics.median(ratios[b]):9.2f}" for b in names))
+    if {"dlib", "onnx"} <= set(names):
+        print(f"  onnx total / dlib total = {total['onnx'] / total['dlib']:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Photos per second of the worker pool with 1, 2, ... N workers.
 
-    python -m bench.pool_scaling [--workers 1,2] [--photos-per-worker 24] [--repeats 3]
+    python -m bench.pool_scaling [--workers 1,2] [--photos-per-worker 24] [--repeats 3] [--descriptors dlib,onnx]
 
 Efficiency(n) = rate(n) / (n * rate(1)), with rates measured side by side in one
 run on the same photos (1280-px JPEGs of real faces, sent as bytes, as the
-bot sends them). Each worker count gets a fresh, warmed-up pool; the reported
-rate is the median of ``repeats`` timed batches.
+bot sends them). Each worker count has its own warmed-up pool; every repeat
+times each count in turn, and the reported rate is the median over repeats.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import statistics
 import time
 
 from bench.pipeline import photos_at
-from settings import load_config
+from settings import Config, EngineConfig, load_config
 from worker.outcome import Outcome
 from worker.pool import FacePool
 
@@ -43,10 +43,10 @@ def rate(pool: FacePool, photos: list[bytes], jobs: int) -> float:
     return jobs / elapsed
 
 
-def _independent(photos: list[bytes], jobs: int, barrier, out) -> None:
+def _independent(config: EngineConfig, photos: list[bytes], jobs: int, barrier, out) -> None:
     """One bare process running the engine in a loop: no pool, no IPC."""
     from worker.engine import FaceEngine
-    engine = FaceEngine(load_config().engine)
+    engine = FaceEngine(config)
     engine.embed(photos[0])
     barrier.wait()
     started = time.perf_counter()
@@ -55,12 +55,12 @@ def _independent(photos: list[bytes], jobs: int, barrier, out) -> None:
     out.put(time.perf_counter() - started)
 
 
-def hardware_rate(photos: list[bytes], n: int, jobs: int) -> float:
+def hardware_rate(config: EngineConfig, photos: list[bytes], n: int, jobs: int) -> float:
     """Photos/s of n independent processes: what the cores give with zero pool overhead."""
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(n), ctx.Queue()
-    procs = [ctx.Process(target=_independent, args=(photos, jobs, barrier, out)) for _ in range(n)]
+    procs = [ctx.Process(target=_independent, args=(config, photos, jobs, barrier, out)) for _ in range(n)]
     for p in procs:
         p.start()
     elapsed = max(out.get() for _ in procs)
@@ -77,35 +77,56 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plot", type=str, default="", help="write a PNG of rate and efficiency here")
     parser.add_argument("--baseline", action="store_true",
                         help="also run n independent bare processes (the hardware's own scaling)")
+    parser.add_argument("--descriptors", default="onnx", help="engine.descriptor backends to run in turn, e.g. dlib,onnx")
     args = parser.parse_args(argv)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     counts = [int(w) for w in args.workers.split(",")]
-    config = load_config()
     photos = [data for _, data in photos_at(1280)]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {len(photos)} distinct 1280-px photos")
+    for backend in args.descriptors.split(","):
+        print(f"\nengine.descriptor = {backend}:")
+        config = load_config().replace(engine={"descriptor": backend})
+        rows = scaling(config, photos, counts, args)
+        if args.plot:
+            plot(args.plot.replace(".png", f"_{backend}.png") if "," in args.descriptors else args.plot, rows)
+
+
+def scaling(config: Config, photos: list[bytes], counts: list[int], args: argparse.Namespace) -> list[tuple[int, float, float | None]]:
+    """One line per worker count: pool rate, efficiency and (with --baseline) the bare processes' rate.
+
+    Every pool stays open and each repeat times every worker count in turn, so a load that comes
+    and goes on a shared machine falls on all of them alike and the efficiencies compare.
+    """
     print(f"{'workers':>7} {'photos/s':>9} {'per worker':>10} {'efficiency':>10}"
           + (f" {'bare procs/s':>12} {'bare eff.':>9} {'pool/bare':>9}" if args.baseline else ""))
-    base = bare_base = None
-    rows: list[tuple[int, float, float | None]] = []
-    for n in counts:
-        with FacePool(config.engine, config.pool, workers=n) as pool:
+    pools = {n: FacePool(config.engine, config.pool, workers=n) for n in counts}
+    rates: dict[int, list[float]] = {n: [] for n in counts}
+    bares: dict[int, list[float]] = {n: [] for n in counts}
+    try:
+        for n, pool in pools.items():
             pool.warm_up()
             rate(pool, photos, n * 2)  # first jobs warm caches
-            rates = [rate(pool, photos, n * args.photos_per_worker) for _ in range(args.repeats)]
-        r = statistics.median(rates)
-        base = base or (r if n == 1 else None)
-        eff = f"{r / (n * base):10.2f}" if base else f"{'-':>10}"
-        line = f"{n:7d} {r:9.2f} {r / n:10.2f} {eff}"
-        if args.baseline:
-            bare = statistics.median(hardware_rate(photos, n, args.photos_per_worker) for _ in range(args.repeats))
-            bare_base = bare_base or (bare if n == 1 else None)
-            bare_eff = f"{bare / (n * bare_base):9.2f}" if bare_base else f"{'-':>9}"
-            line += f" {bare:12.2f} {bare_eff} {r / bare:9.2f}"
-        rows.append((n, r, bare if args.baseline else None))
+        for _ in range(args.repeats):
+            for n, pool in pools.items():
+                rates[n].append(rate(pool, photos, n * args.photos_per_worker))
+                if args.baseline:
+                    bares[n].append(hardware_rate(config.engine, photos, n, args.photos_per_worker))
+    finally:
+        for pool in pools.values():
+            pool.close()
+    rows: list[tuple[int, float, float | None]] = []
+    base = statistics.median(rates[counts[0]]) / counts[0]
+    bare_base = statistics.median(bares[counts[0]]) / counts[0] if args.baseline else None
+    for n in counts:
+        r = statistics.median(rates[n])
+        line = f"{n:7d} {r:9.2f} {r / n:10.2f} {r / (n * base):10.2f}"
+        bare = statistics.median(bares[n]) if args.baseline else None
+        if bare is not None:
+            line += f" {bare:12.2f} {bare / (n * bare_base):9.2f} {r / bare:9.2f}"
+        rows.append((n, r, bare))
         print(line, flush=True)
-    if args.plot:
-        plot(args.plot, rows)
+    return rows
 
 
 def plot(path: str, rows: list[tuple[int, float, float | None]]) -> None:

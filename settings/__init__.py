@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+DESCRIPTOR_BACKENDS = ("dlib", "onnx")  # the reference first
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class EngineConfig:
     max_faces: int = 10
     min_face_px: int = 20
     jitters: int = 0
+    descriptor: str = "onnx"  # "onnx": dlib's ResNet on ONNX Runtime; "dlib": dlib's own (reference)
+
+    def __post_init__(self) -> None:
+        if self.descriptor not in DESCRIPTOR_BACKENDS:
+            raise ValueError(f"engine.descriptor: expected one of {DESCRIPTOR_BACKENDS}, got {self.descriptor!r}")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,13 @@ def engine(config: Config):
 
 
 @pytest.fixture(scope="session")
+def dlib_engine(config: Config):
+    """The reference backend: dlib's own ResNet (``engine.descriptor: dlib``)."""
+    from worker.engine import FaceEngine
+    return FaceEngine(config.replace(engine={"descriptor": "dlib"}).engine)
+
+
+@pytest.fixture(scope="session")
 def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A config whose assets/ holds the demo gallery, built by the real scripts."""
     root = tmp_path_factory.mktemp("demo")

@@ -51,3 +51,30 @@ def test_build_scaling_benchmark_measures_a_small_gallery(tmp_path, capsys):
     assert set(row["files"]) == {"gallery.sqlite3", "embeddings.npz"}
     assert any("recall self-check" in line for line in row["build_log"])
     assert "3,000 faces (750 people)" in capsys.readouterr().out
+
+
+def test_pipeline_benchmark_runs_both_backends_on_the_same_photos(engine, dlib_engine, photo, capsys):
+    from bench import pipeline
+    photos = [(n, photo(n)) for n in ("obama.jpg", "biden.jpg")]
+    pipeline.report({"dlib": dlib_engine, "onnx": engine}, photos, 1, 1280)
+    out = capsys.readouterr().out
+    assert "2 single-face runs per backend" in out
+    header = next(line for line in out.splitlines() if line.strip().startswith("stage"))
+    assert header.split()[1:] == ["dlib", "onnx"] and "onnx total / dlib total" in out
+
+
+def test_decode_detect_benchmark_compares_strategies_with_todays_faces(engine, config, images, capsys):
+    from PIL import Image
+
+    from bench import decode_detect
+    from tests.conftest import jpeg, side_by_side
+    group = jpeg(side_by_side(*(Image.open(images / n) for n in ("obama.jpg", "biden.jpg"))))
+    decode_detect.run(engine, config.engine, "two photos", [("obama", (images / "obama.jpg").read_bytes()),
+                                                            ("group", group)], 1)
+    rows = {line[:20].strip(): line[20:].split() for line in capsys.readouterr().out.splitlines()[3:]}
+    assert set(rows) == {s.name for s in decode_detect.STRATEGIES}
+    faces, lost, extra, drift = rows["current"][3:]
+    assert (faces, lost, extra, drift) == ("3", "0", "0", "0.000")  # the reference against itself
+    assert rows["box reduce"][3:] == ["3", "0", "0", "0.000"]  # what the engine does now: same boxes
+    assert decode_detect.draft_request((4000, 3000), 800) == (800, 600)
+    assert decode_detect.iou((0, 0, 10, 10), (5, 0, 15, 10)) == 1 / 3

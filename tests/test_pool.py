@@ -24,7 +24,7 @@ def pool(config):
 
 
 def tiled(photo, n: int = 3) -> bytes:
-    """n x n copies of a real photo: n^2 faces, a job that takes a second or more."""
+    """n x n copies of a real photo: n^2 faces (with jitters=2, on dlib, a job of a second or more)."""
     im = Image.open(io.BytesIO(photo("obama.jpg")))
     canvas = Image.new("RGB", (im.width * n, im.height * n))
     for i in range(n):
@@ -65,7 +65,7 @@ async def test_async_embed_runs_jobs_concurrently_without_blocking(pool, photo):
 async def test_busy_when_the_queue_is_full(config, photo):
     small = config.replace(pool={"max_pending": 1}).pool
     with FacePool(config.engine, small, workers=1) as pool:
-        first = asyncio.create_task(pool.embed(tiled(photo, 2)))
+        first = asyncio.create_task(pool.embed(tiled(photo, 2), jitters=2))
         await asyncio.sleep(0.05)
         busy = await pool.embed(photo("obama.jpg"), wait=False)
         assert busy.outcome is Outcome.BUSY
@@ -76,7 +76,7 @@ def test_killed_worker_fails_only_its_job(config, photo):
     with FacePool(config.engine, config.pool, workers=2) as pool:
         pool.warm_up()
         data = tiled(photo)
-        jobs = [pool.submit(data), pool.submit(data)]
+        jobs = [pool.submit(data, jitters=2), pool.submit(data, jitters=2)]
         deadline = time.monotonic() + 30
         while not all(j.running() for j in jobs) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -89,6 +89,18 @@ def test_killed_worker_fails_only_its_job(config, photo):
         after = pool.embed_sync(photo("obama.jpg"))
         assert after.outcome is Outcome.OK
         assert victim not in pool.worker_pids()
+
+
+def test_a_worker_dying_while_the_pool_is_idle_costs_nothing(config, photo):
+    """pebble declares the whole pool broken then; the next job gets a fresh one."""
+    with FacePool(config.engine, config.pool, workers=2) as pool:
+        pool.warm_up()
+        victim = pool.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.5)  # pebble's manager notices within its 0.1 s tick
+        assert pool.embed_sync(photo("obama.jpg")).outcome is Outcome.OK
+        pids = pool.worker_pids()
+        assert victim not in pids and len(pids) == 2 and pool.restarts == 1
 
 
 def test_job_over_the_time_limit_is_killed(config, photo):

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pebble
+from pebble.pool.base_pool import PoolStatus
 
 from settings import EngineConfig, PoolConfig
 from worker.outcome import EmbedResult, Outcome
@@ -74,16 +77,32 @@ class FacePool:
         self.workers = workers or pool.worker_count
         for name in THREAD_VARS:
             os.environ.setdefault(name, "1")
-        self._pool = pebble.ProcessPool(
-            max_workers=self.workers,
-            initializer=_init_worker,
-            initargs=(engine,),
-            context=multiprocessing.get_context("spawn"),
-        )
+        self._pool = self._new_pool()
+        self.restarts = 0  # pools replaced after pebble declared one broken
         self._slots: asyncio.Semaphore | None = None
         self.pending = 0  # jobs submitted and not finished (queue depth for metrics)
 
     # -- lifecycle ---------------------------------------------------------
+    def _new_pool(self) -> pebble.ProcessPool:
+        return pebble.ProcessPool(max_workers=self.workers, initializer=_init_worker, initargs=(self.engine_config,),
+                                  context=multiprocessing.get_context("spawn"))
+
+    def _live_pool(self) -> pebble.ProcessPool:
+        """The pebble pool, replaced first if pebble has declared it broken.
+
+        pebble gives up on the whole pool when a worker dies while no job at all is
+        running (an idle worker OOM-killed, say), which with jobs of ~30 ms happens in
+        any lull. The dead worker's job, if any, was already reported.
+        """
+        if self._pool._context.status == PoolStatus.ERROR:
+            log.error("worker pool broken by a worker that died idle; starting a new one")
+            broken, self._pool = self._pool, self._new_pool()
+            broken.stop()
+            threading.Thread(target=broken.join, name="join-broken-pool", daemon=True).start()  # never block the loop
+            self._pool.schedule(_worker_pid)  # starts every worker now, not at the next photo
+            self.restarts += 1
+        return self._pool
+
     def close(self, wait: bool = True) -> None:
         """Finish the jobs already taken, then stop the workers."""
         self._pool.close()
@@ -102,12 +121,12 @@ class FacePool:
 
     def warm_up(self, timeout: float = 120.0) -> None:
         """Block until every worker has loaded its models (for /healthz and benchmarks)."""
-        futures = [self._pool.schedule(_worker_pid) for _ in range(self.workers * 2)]
+        futures = [self._live_pool().schedule(_worker_pid) for _ in range(self.workers * 2)]
         concurrent.futures.wait(futures, timeout=timeout)
 
     def worker_pids(self) -> list[int]:
         """This pool's live worker processes (for tests, benchmarks and metrics)."""
-        workers = self._pool._pool_manager.worker_manager.workers  # pebble keeps pid -> process
+        workers = self._live_pool()._pool_manager.worker_manager.workers  # pebble keeps pid -> process
         return [pid for pid, proc in list(workers.items()) if proc.is_alive()]
 
     # -- jobs --------------------------------------------------------------
@@ -121,7 +140,7 @@ class FacePool:
 
     def _schedule(self, fn, *args) -> concurrent.futures.Future:
         self.pending += 1
-        future = self._pool.schedule(fn, args=args, timeout=self.config.job_timeout_s)
+        future = self._live_pool().schedule(fn, args=args, timeout=self.config.job_timeout_s)
         future.add_done_callback(self._job_done)
         return future
 
@@ -137,6 +156,8 @@ class FacePool:
             return EmbedResult(Outcome.TIMEOUT, detail="job time limit exceeded")
         except pebble.ProcessExpired as exc:
             return EmbedResult(Outcome.WORKER_DIED, detail=f"worker exit code {exc.exitcode}")
+        except concurrent.futures.process.BrokenProcessPool:  # queued when pebble gave up; a retry gets a new pool
+            return EmbedResult(Outcome.WORKER_DIED, detail="worker pool broken")
         except concurrent.futures.CancelledError:
             raise
         except Exception as exc:  # e.g. a pickling error; never let it reach the caller raw
