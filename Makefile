@@ -53,7 +53,8 @@ run: install
 	$(PY) bot.py
 
 # Figures and how to read them: BENCHMARKS.md (the 1M-vector index run needs a big machine:
-# python -m bench.index_scaling --sizes 10000,100000,1000000).
+# python -m bench.index_scaling --sizes 10000,100000,1000000; the 1M-face build:
+# python -m bench.build_scaling, about an hour on 2 cores).
 bench: install
 	$(PY) -m bench.pipeline --detect-sizes 640,560
 	$(PY) -m bench.decode_detect
@@ -61,6 +62,7 @@ bench: install
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
 	$(PY) -m bench.quality
+	$(PY) -m bench.build_scaling --sizes 100000 --photos 48
 	$(PY) -m bench.card
 
 clean:

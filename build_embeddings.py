@@ -2,10 +2,14 @@
 """Embed the celebrity photo folders into the gallery in assets/.
 
     python build_embeddings.py [--photos DIR] [--config FILE] [--workers N] [--jitters N]
+                               [--dask tcp://scheduler:8786 | --dask local:N]
 
 Reads DIR/<Person Name>/*.{jpg,jpeg,png,webp} (+ optional info.json), keeps
 photos with exactly one clear face, and writes embeddings, people metadata and
-one thumbnail per kept photo. Re-runs only embed photos not seen before.
+one thumbnail per kept photo. Results are committed to the embedding cache
+every build.batch_size photos, so an interrupted run resumes where it stopped
+and a re-run only embeds photos not seen before. --dask runs the embedding on a
+Dask cluster (docs/scale.md); the photos must be at the same path on every worker.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="config file (default: config.yaml)")
     parser.add_argument("--workers", type=int, help="worker processes (default: pool.workers)")
     parser.add_argument("--jitters", type=int, help="descriptor jitters (default: gallery.jitters)")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="embed on a Dask cluster: a scheduler address (tcp://host:8786) or local:N")
     return parser.parse_args(argv)
 
 
@@ -47,13 +53,34 @@ class Report:
     seconds: float = 0.0
 
 
+def open_pool(config: Config, workers: int | None, dask: str | None, todo: int):
+    """The local process pool, or a Dask cluster with the same map_files()."""
+    if dask:
+        from worker.dask_pool import DaskPool  # distributed is imported only when asked for
+        return DaskPool(dask, config.engine, config.build.dask_in_flight)
+    return FacePool(config.engine, config.pool, workers=min(workers or config.pool.worker_count, todo))
+
+
+def missing(files: list[tuple[int, Path]], hashes: dict[Path, str], cache: EmbedCache,
+            assets: Path) -> dict[str, Path]:
+    """Photos to embed: content not in the cache, or a single face whose thumbnail is gone."""
+    todo: dict[str, Path] = {}
+    for _, f in files:
+        h = hashes[f]
+        entry = cache.entries.get(h)
+        if entry is None or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file()):
+            todo.setdefault(h, f)
+    return todo
+
+
 class BuildError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
 
 
-def build(config: Config, photos: Path, workers: int | None = None, jitters: int | None = None) -> Report:
+def build(config: Config, photos: Path, workers: int | None = None, jitters: int | None = None,
+          dask: str | None = None) -> Report:
     """Embed new photos, select the gallery and save it to paths.assets."""
     assets = config.paths.assets
     jitters = config.gallery.jitters if jitters is None else jitters
@@ -68,31 +95,24 @@ def build(config: Config, photos: Path, workers: int | None = None, jitters: int
 
     files = [(pid, f) for pid, person in enumerate(people) for f in person.files]
     hashes = {f: content_hash(f) for _, f in tqdm(files, desc="hashing", unit="photo", leave=False)}
-    cache = EmbedCache.load(assets, jitters)
-
-    def needs_embedding(h: str) -> bool:
-        entry = cache.entries.get(h)
-        return entry is None or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file())
-
-    todo: dict[str, Path] = {}
-    for _, f in files:
-        if needs_embedding(hashes[f]):
-            todo.setdefault(hashes[f], f)
-    distinct = len(set(hashes.values()))
-    print(f"{len(people)} people, {len(files)} photos ({distinct} distinct), {distinct - len(todo)} already "
-          f"embedded, {len(todo)} to embed (jitters={jitters})")
-
-    if todo:
-        workers = min(workers or config.pool.worker_count, len(todo))
-        path_hash = {str(p): h for h, p in todo.items()}
-        with FacePool(config.engine, config.pool, workers=workers) as pool:
-            results = pool.map_files(todo.values(), jitters=jitters, thumbnail_size=config.gallery.thumbnail_size)
-            for path, result in tqdm(results, total=len(todo), desc="embedding", unit="photo"):
-                h = path_hash[str(path)]
-                cache.entries[h] = Entry.from_result(result)
-                if len(result.faces) == 1 and result.thumbnail:
-                    atomic_write(assets / thumbnail_name(h), result.thumbnail)
-        cache.save(assets)
+    cache = EmbedCache.open(assets, jitters, config.build.batch_size)
+    try:
+        todo = missing(files, hashes, cache, assets)
+        distinct = len(set(hashes.values()))
+        print(f"{len(people)} people, {len(files)} photos ({distinct} distinct), {distinct - len(todo)} already "
+              f"embedded, {len(todo)} to embed (jitters={jitters})", flush=True)
+        if todo:
+            path_hash = {str(p): h for h, p in todo.items()}
+            with open_pool(config, workers, dask, len(todo)) as pool:
+                results = pool.map_files(todo.values(), jitters=jitters, thumbnail_size=config.gallery.thumbnail_size)
+                for path, result in tqdm(results, total=len(todo), desc="embedding", unit="photo"):
+                    h = path_hash[str(path)]
+                    # Thumbnail first: a cache entry always has its thumbnail on disk.
+                    if len(result.faces) == 1 and result.thumbnail:
+                        atomic_write(assets / thumbnail_name(h), result.thumbnail)
+                    cache.add(h, Entry.from_result(result))
+    finally:
+        cache.close()
 
     candidates = [Candidate(pid, f, hashes[f], cache.entries[hashes[f]]) for pid, f in files]
     kept, skipped = select(candidates, config.gallery)
@@ -128,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_config(args.config)
     try:
-        report = build(config, args.photos or config.paths.photos, args.workers, args.jitters)
+        report = build(config, args.photos or config.paths.photos, args.workers, args.jitters, args.dask)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code

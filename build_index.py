@@ -26,23 +26,32 @@ from worker.models import DESCRIPTOR, DETECTOR, LANDMARKS
 
 EXACT_CALIBRATION_LIMIT = 20_000  # above this, nearest strangers come from HNSW (O(N^2) otherwise)
 RECALL_SAMPLE = 1_000
+STRANGER_K = 64                   # HNSW neighbours searched for the nearest stranger
+HNSW_BYTES_PER_NEIGHBOUR = 64     # nmslib's answer lists + our id/distance arrays, per neighbour
 
 
-def nearest_strangers(gallery: Gallery, index) -> np.ndarray:
-    """Plain L2 distance from each gallery face to the closest face of another person."""
+def nearest_strangers(gallery: Gallery, index, budget: int) -> np.ndarray:
+    """Plain L2 distance from each gallery face to the closest face of another person.
+
+    Exact (in tiles of ``budget`` bytes) for small galleries; above that from
+    the HNSW graph's 64 nearest, asked for in blocks of rows so the answer
+    lists never hold more than ``budget`` bytes either.
+    """
     if len(gallery.vectors) <= EXACT_CALIBRATION_LIMIT:
-        return nearest_other_person(gallery.vectors, gallery.person_ids)
+        return nearest_other_person(gallery.vectors, gallery.person_ids, budget)
     out = np.full(len(gallery.vectors), np.inf)
-    ids, dists = knn(index, gallery.vectors, 64, threads=os.cpu_count() or 1)
-    for row in range(len(ids)):
-        other = gallery.person_ids[np.maximum(ids[row], 0)] != gallery.person_ids[row]
-        other &= ids[row] >= 0
-        if other.any():
-            out[row] = dists[row][other.argmax()]
+    rows = max(1, budget // (STRANGER_K * HNSW_BYTES_PER_NEIGHBOUR))
+    for start in range(0, len(gallery.vectors), rows):
+        ids, dists = knn(index, gallery.vectors[start:start + rows], STRANGER_K, threads=os.cpu_count() or 1)
+        owner = gallery.person_ids[start:start + rows, None]
+        other = (gallery.person_ids[np.maximum(ids, 0)] != owner) & (ids >= 0)
+        first = other.argmax(axis=1)
+        found = other[np.arange(len(ids)), first]
+        out[start:start + rows][found] = dists[np.arange(len(ids)), first][found]
     return out
 
 
-def recall_at_1(gallery: Gallery, index, sample: int, seed: int = 0) -> tuple[float, int]:
+def recall_at_1(gallery: Gallery, index, sample: int, budget: int, seed: int = 0) -> tuple[float, int]:
     """Share of sampled gallery vectors, slightly perturbed, whose HNSW top-1 is the exact top-1."""
     rng = np.random.default_rng(seed)
     n = len(gallery.vectors)
@@ -50,7 +59,7 @@ def recall_at_1(gallery: Gallery, index, sample: int, seed: int = 0) -> tuple[fl
     # A perturbed copy, not the vector itself: querying a stored point is too easy.
     queries = gallery.vectors[rows] + rng.normal(0, 0.02, (len(rows), gallery.vectors.shape[1])).astype(np.float32)
     hnsw_ids, _ = knn(index, queries, 1)
-    exact_ids, _ = exact_knn(queries, gallery.vectors, 1)
+    exact_ids, _ = exact_knn(queries, gallery.vectors, 1, budget)
     return float(np.mean(hnsw_ids[:, 0] == exact_ids[:, 0])), len(rows)
 
 
@@ -67,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     params = config.index
+    budget = config.build.memory_mb * 2**20
     started = time.perf_counter()
     index = new_hnsw(gallery.vectors, params)
     build_seconds = time.perf_counter() - started
@@ -77,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
 
     people = len(gallery.people)
     if people >= max(2, config.similarity.min_people):
-        cal = calibration.fit(nearest_strangers(gallery, index))
+        cal = calibration.fit(nearest_strangers(gallery, index, budget))
     else:
         cal = calibration.prior(config.similarity.prior_mean, config.similarity.prior_std)
-    recall, sampled = recall_at_1(gallery, index, RECALL_SAMPLE)
+    recall, sampled = recall_at_1(gallery, index, RECALL_SAMPLE, budget)
 
     meta = {
         "faces": int(len(gallery.vectors)),

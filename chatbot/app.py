@@ -54,7 +54,7 @@ class BotRunner:
         tg = cfg.telegram
         self.pool = FacePool(cfg.engine, cfg.pool)
         index = await asyncio.to_thread(FaceIndex.load, cfg)
-        self.metrics.gallery_faces.set(len(index.gallery.vectors))
+        self.metrics.gallery_faces.set(len(index.gallery))
         warm = asyncio.create_task(asyncio.to_thread(self.pool.warm_up))
         self.service = Lookalike(cfg, self.pool, index)
         self.front = Front(cfg, self.service, self.metrics)
@@ -96,13 +96,13 @@ class BotRunner:
             self._tasks.append(asyncio.create_task(self._prune_journal(self.dispatch.journal)))
         self._ready = True
         log.info("bot ready (%s): %d faces of %d people, %d workers", "webhook" if self.webhook else "polling",
-                 len(index.gallery.vectors), len(index.gallery.people), self.pool.workers)
+                 len(index.gallery), len(index.gallery.people), self.pool.workers)
 
     def health(self) -> dict | None:
         if not self._ready:
             return None
         gallery = self.service.index.gallery
-        return {"faces": len(gallery.vectors), "people": len(gallery.people), "workers": self.pool.workers,
+        return {"faces": len(gallery), "people": len(gallery.people), "workers": self.pool.workers,
                 "in_progress": self.front.queue.in_progress}
 
     def _count_retry(self, method: str) -> None:
@@ -116,14 +116,14 @@ class BotRunner:
     async def reload(self) -> bool:
         swapped = await self.service.reload(force=True)
         if swapped:
-            self.metrics.gallery_faces.set(len(self.service.index.gallery.vectors))
+            self.metrics.gallery_faces.set(len(self.service.index.gallery))
         return swapped
 
     async def _watch_gallery(self) -> None:
         while True:
             await asyncio.sleep(self.config.telegram.reload_check_s)
             if await self.service.reload():
-                self.metrics.gallery_faces.set(len(self.service.index.gallery.vectors))
+                self.metrics.gallery_faces.set(len(self.service.index.gallery))
 
     async def _prune_journal(self, journal: UpdateJournal) -> None:
         """Hourly: answered update ids older than journal_keep_s are of no more use."""

@@ -141,7 +141,7 @@ class Front:
         self.metrics.updates.labels("command").inc()
         gallery = self.service.index.gallery
         await self.reply_text(update.effective_message, text(
-            self.lang(update), "about", people=len(gallery.people), faces=len(gallery.vectors)))
+            self.lang(update), "about", people=len(gallery.people), faces=len(gallery)))
 
     async def on_lookalike_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.metrics.updates.labels("command").inc()

@@ -100,7 +100,7 @@ class InlineSearch:
 
     async def people(self, words: str, lang: str) -> list:
         gallery = self.front.service.index.gallery
-        found = search_names([p["name"] for p in gallery.people], words, MAX_RESULTS)
+        found = search_names(gallery.names, words, MAX_RESULTS)
         bot = f"@{self.front.username}"
         results = []
         uploads = UPLOADS_PER_QUERY
@@ -108,7 +108,7 @@ class InlineSearch:
             faces = np.flatnonzero(gallery.person_ids == person)
             if not len(faces):
                 continue
-            name = gallery.people[person]["name"]
+            name = gallery.name(person)
             caption = text(lang, "inline_person_caption", name=html.escape(name), bot=html.escape(bot))
             result = await self.person_result(f"p{person}", int(faces[0]), name,
                                               text(lang, "inline_person_description", name=name), caption, lang,

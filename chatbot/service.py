@@ -74,5 +74,5 @@ class Lookalike:
                 log.error("gallery reload failed (%s); keeping the current one", type(exc).__name__)
                 return False
             self.index, self._stamp = index, stamp
-            log.info("gallery reloaded: %d faces of %d people", len(index.gallery.vectors), len(index.gallery.people))
+            log.info("gallery reloaded: %d faces of %d people", len(index.gallery), len(index.gallery.people))
             return True

@@ -1,20 +1,31 @@
-"""Embedding cache keyed by photo content, so a re-run only embeds new photos.
+"""Embedding cache keyed by photo content, written as the build goes.
 
 Keyed by SHA-256 of the bytes rather than the path: renaming or moving a
-photo costs nothing, and an edited photo is embedded again.
+photo costs nothing, and an edited photo is embedded again. Stored in SQLite
+in WAL mode and committed every ``batch_size`` results, so a build killed at
+any moment (kill -9, OOM, a reboot) loses at most one uncommitted batch and the
+next run embeds only what is missing. Entries of other ``jitters`` settings
+stay: switching back costs nothing.
 """
 from __future__ import annotations
 
-import io
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gallery.store import atomic_write
 from worker.outcome import EmbedResult
 
-CACHE_FILE = "embed_cache.npz"
+CACHE_DB = "embed_cache.sqlite3"
+LEGACY_CACHE = "embed_cache.npz"  # the whole-build-at-the-end format; imported once
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    jitters INTEGER NOT NULL, hash TEXT NOT NULL, outcome TEXT NOT NULL, faces INTEGER NOT NULL,
+    vector BLOB, eye_distance REAL NOT NULL, roll REAL NOT NULL, PRIMARY KEY (jitters, hash)
+) WITHOUT ROWID;
+"""
 
 
 @dataclass(frozen=True)
@@ -32,39 +43,73 @@ class Entry:
             return cls(result.outcome.value, 1, face.vector, face.eye_distance, face.roll)
         return cls(result.outcome.value, len(result.faces), None)
 
+    def row(self, jitters: int, content_hash: str) -> tuple:
+        blob = None if self.vector is None else np.asarray(self.vector, dtype=np.float32).tobytes()
+        return jitters, content_hash, self.outcome, self.faces, blob, float(self.eye_distance), float(self.roll)
+
+
+def _entry(outcome: str, faces: int, blob: bytes | None, eye: float, roll: float) -> Entry:
+    vector = np.frombuffer(blob, dtype=np.float32) if blob is not None and faces == 1 else None
+    return Entry(outcome, int(faces), vector, float(eye), float(roll))
+
 
 class EmbedCache:
-    def __init__(self, jitters: int, entries: dict[str, Entry] | None = None) -> None:
+    """Entries of one ``jitters`` setting in memory; new ones appended to SQLite in batches."""
+
+    def __init__(self, db: sqlite3.Connection, jitters: int, batch_size: int) -> None:
+        self.db = db
         self.jitters = jitters
-        self.entries = entries or {}
+        self.batch_size = max(1, batch_size)
+        self.entries: dict[str, Entry] = {}
+        self._pending: list[tuple] = []
+        rows = db.execute("SELECT hash, outcome, faces, vector, eye_distance, roll FROM entries WHERE jitters = ?",
+                          (jitters,))
+        for h, *rest in rows:
+            self.entries[h] = _entry(*rest)
 
     @classmethod
-    def load(cls, assets: Path, jitters: int) -> "EmbedCache":
-        """An empty cache when none exists or it was made with other settings."""
-        path = assets / CACHE_FILE
-        if not path.is_file():
-            return cls(jitters)
-        with np.load(path, allow_pickle=False) as npz:
-            if int(npz["jitters"]) != jitters:
-                return cls(jitters)
-            entries = {
-                h: Entry(o, int(n), v if int(n) == 1 else None, float(e), float(r))
-                for h, o, n, v, e, r in zip(npz["hashes"], npz["outcomes"], npz["faces"], npz["vectors"],
-                                            npz["eye_distance"], npz["roll"])
-            }
-        return cls(jitters, entries)
+    def open(cls, assets: Path, jitters: int, batch_size: int = 256) -> "EmbedCache":
+        assets.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(assets / CACHE_DB)
+        # WAL + synchronous=NORMAL: a commit survives the process being killed; the file is
+        # never left corrupt, and readers (tests, a second look) do not block the build.
+        db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + SCHEMA)
+        _import_legacy(db, assets / LEGACY_CACHE)
+        return cls(db, jitters, batch_size)
 
-    def save(self, assets: Path) -> None:
-        hashes = sorted(self.entries)
-        rows = [self.entries[h] for h in hashes]
-        buf = io.BytesIO()
-        np.savez(
-            buf, jitters=np.int32(self.jitters), hashes=np.array(hashes, dtype=str),
-            outcomes=np.array([r.outcome for r in rows], dtype=str),
-            faces=np.array([r.faces for r in rows], dtype=np.int32),
-            vectors=np.array([r.vector if r.vector is not None else np.zeros(128, np.float32) for r in rows],
-                             dtype=np.float32).reshape(len(rows), 128),
-            eye_distance=np.array([r.eye_distance for r in rows], dtype=np.float32),
-            roll=np.array([r.roll for r in rows], dtype=np.float32),
-        )
-        atomic_write(assets / CACHE_FILE, buf.getvalue())
+    def add(self, content_hash: str, entry: Entry) -> None:
+        """Record one result; every ``batch_size`` results are committed together."""
+        self.entries[content_hash] = entry
+        self._pending.append(entry.row(self.jitters, content_hash))
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", self._pending)
+            self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+    def __enter__(self) -> "EmbedCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _import_legacy(db: sqlite3.Connection, path: Path) -> None:
+    """Carry an embed_cache.npz of an older build over once, so nothing is embedded twice."""
+    if not path.is_file():
+        return
+    with np.load(path, allow_pickle=False) as npz:
+        jitters = int(npz["jitters"])
+        rows = [Entry(str(o), int(n), v if int(n) == 1 else None, float(e), float(r)).row(jitters, str(h))
+                for h, o, n, v, e, r in zip(npz["hashes"], npz["outcomes"], npz["faces"], npz["vectors"],
+                                            npz["eye_distance"], npz["roll"])]
+    with db:
+        db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    path.unlink()

@@ -48,9 +48,12 @@ def new_hnsw(vectors: np.ndarray, params: IndexConfig, threads: int = 0) -> "nms
     return index
 
 
-def load_hnsw(path: Path, ef_search: int) -> "nmslib.FloatIndex":
+def load_hnsw(path: Path, ef_search: int, load_data: bool = True) -> "nmslib.FloatIndex":
+    """A saved index. ``load_data=False`` for search only: nmslib's HNSW over dense l2 vectors keeps
+    its own copy of every vector in its graph and searches that; the data file is a second copy
+    (0.5 GB at 1M faces) that only adding points would need."""
     index = nmslib.init(method="hnsw", space="l2", data_type=nmslib.DataType.DENSE_VECTOR)
-    index.loadIndex(str(path), load_data=True)
+    index.loadIndex(str(path), load_data=load_data)
     index.setQueryTimeParams({"efSearch": ef_search})  # loadIndex forgets it
     return index
 
@@ -106,10 +109,10 @@ class FaceIndex:
     def load(cls, config: Config) -> "FaceIndex":
         assets = config.paths.assets
         meta = ujson.loads((assets / META_FILE).read_text(encoding="utf-8"))
-        gallery = Gallery.load(assets)
-        if len(gallery.vectors) != meta["faces"]:
+        gallery = Gallery.load(assets, vectors=False)
+        if len(gallery) != meta["faces"]:
             raise RuntimeError("index and gallery disagree: rebuild with build_index.py")
-        hnsw = load_hnsw(assets / INDEX_FILE, config.index.efSearch)
+        hnsw = load_hnsw(assets / INDEX_FILE, config.index.efSearch, load_data=False)
         return cls(gallery, hnsw, meta, config)
 
     @property
@@ -123,7 +126,7 @@ class FaceIndex:
     def search(self, vectors: np.ndarray, top_k: int | None = None) -> list[list[Match]]:
         """Top-k distinct people for each query vector."""
         top_k = top_k or self.config.search.top_k
-        n = len(self.gallery.vectors)
+        n = len(self.gallery)
         want_people = min(top_k, len(self.gallery.people))
         k = min(n, max(top_k * self.config.search.fold_factor, top_k))
         vectors = np.atleast_2d(vectors)
@@ -136,5 +139,5 @@ class FaceIndex:
                 kk = min(n, kk * 4)
                 i2, d2 = knn(self.hnsw, vectors[row], kk)
                 folded = fold_by_person(i2[0], d2[0], self.gallery.person_ids, top_k)
-            out.append([Match(p, self.gallery.people[p]["name"], f, d, self.similarity(d)) for p, f, d in folded])
+            out.append([Match(p, self.gallery.name(p), f, d, self.similarity(d)) for p, f, d in folded])
         return out

@@ -60,6 +60,14 @@ class GalleryConfig:
 
 
 @dataclass(frozen=True)
+class BuildConfig:
+    """The offline build scripts: how much work a kill may lose, how much memory maths may take."""
+    batch_size: int = 256         # photos per commit of the embedding cache (a kill -9 loses at most one batch)
+    memory_mb: int = 256          # exact search and calibration tiles (never queries x gallery)
+    dask_in_flight: int = 4       # --dask: tasks queued per Dask worker thread before more are sent
+
+
+@dataclass(frozen=True)
 class IndexConfig:
     M: int = 16
     efConstruction: int = 200
@@ -155,6 +163,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
     gallery: GalleryConfig = field(default_factory=GalleryConfig)
+    build: BuildConfig = field(default_factory=BuildConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     similarity: SimilarityConfig = field(default_factory=SimilarityConfig)

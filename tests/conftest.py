@@ -89,3 +89,23 @@ def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = run_script(script, "--config", cfg)
         assert done.returncode == 0, done.stderr
     return cfg
+
+
+def photo_folder(out: Path, images: Path, count: int) -> list[Path]:
+    """``count`` distinct real photos (resized copies of the test faces) in two person folders,
+    plus a photo without a face and a broken file: every outcome the build meets."""
+    sources = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"]
+    paths = []
+    for i in range(count):
+        name = sources[i % len(sources)]
+        folder = out / ("Joe Biden" if name.startswith("biden") else "Barack Obama")
+        folder.mkdir(parents=True, exist_ok=True)
+        im = Image.open(images / name)
+        width = 320 + 8 * i  # small and all different: fast to embed, distinct content hashes
+        path = folder / f"{i:03d}-{name}"
+        path.write_bytes(jpeg(im.resize((width, round(im.height * width / im.width)))))
+        paths.append(path)
+    (out / "Nobody").mkdir(exist_ok=True)
+    (out / "Nobody" / "wall.jpg").write_bytes(jpeg(Image.new("RGB", (400, 300), "beige")))
+    (out / "Nobody" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return paths + [out / "Nobody" / "wall.jpg", out / "Nobody" / "broken.jpg"]

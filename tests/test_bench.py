@@ -41,6 +41,18 @@ def test_quality_benchmark_on_a_small_labelled_set(images, tmp_path, capsys):
     assert "skipped" in capsys.readouterr().out
 
 
+def test_build_scaling_benchmark_measures_a_small_gallery(tmp_path, capsys):
+    from bench import build_scaling
+    build_scaling.main(["--sizes", "3000", "--photos", "0", "--seed-photos", "0", "--work", str(tmp_path),
+                        "--out", str(tmp_path / "b.json")])
+    row = __import__("json").loads((tmp_path / "b.json").read_text())["galleries"][0]
+    assert row["faces"] == 3000 and row["people"] == 750 and row["index_bytes"] > 3000 * 128 * 4
+    assert 0 < row["rss"] <= row["rss_during_reload"] and row["build_peak"] > row["vectors_bytes"]
+    assert set(row["files"]) == {"gallery.sqlite3", "embeddings.npz"}
+    assert any("recall self-check" in line for line in row["build_log"])
+    assert "3,000 faces (750 people)" in capsys.readouterr().out
+
+
 def test_pipeline_benchmark_runs_both_backends_on_the_same_photos(engine, dlib_engine, photo, capsys):
     from bench import pipeline
     photos = [(n, photo(n)) for n in ("obama.jpg", "biden.jpg")]

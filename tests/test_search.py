@@ -1,12 +1,14 @@
 """Similarity maths, calibration, exact search and the HNSW index."""
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
 from gallery.store import Gallery
 from search import calibration
-from search.exact import exact_knn, nearest_other_person
+from search.exact import BYTES_PER_CELL, exact_knn, nearest_other_person, tile_shape
 from search.index import FaceIndex, fold_by_person, knn, load_hnsw, new_hnsw
 from search.similarity import percent, similarity
 from settings import IndexConfig, load_config
@@ -47,6 +49,55 @@ def test_exact_search_matches_brute_force_and_returns_plain_l2():
         brute = np.linalg.norm(base - q, axis=1)
         assert list(row_ids) == list(np.argsort(brute)[:5])
         np.testing.assert_allclose(row_d, np.sort(brute)[:5], rtol=1e-9)
+
+
+def plain_knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The plain computation: every distance in float64, a stable sort (ties: lower id)."""
+    d = np.linalg.norm(base.astype(np.float64)[None] - queries.astype(np.float64)[:, None], axis=2)
+    ids = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return ids, np.take_along_axis(d, ids, axis=1)
+
+
+@pytest.mark.parametrize("budget", [2_000, 200_000, 2**28])  # one cell per tile .. the whole matrix at once
+def test_exact_search_in_tiles_equals_the_plain_computation(real_vectors, budget):
+    base, _ = gallery_like(real_vectors, 1203)  # not a multiple of any tile: partial tiles too
+    rng = np.random.default_rng(7)
+    queries = base[rng.choice(len(base), 37, replace=False)] + rng.normal(0, 0.02, (37, 128)).astype(np.float32)
+    ids, dists = exact_knn(queries, base, 10, budget=budget)
+    want_ids, want_d = plain_knn(queries, base, 10)
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_allclose(dists, want_d, rtol=1e-12)  # float64 both: only the summation order differs
+    assert tile_shape(37, 1203, budget)[0] * tile_shape(37, 1203, budget)[1] * BYTES_PER_CELL <= max(budget, BYTES_PER_CELL)
+
+
+def test_exact_search_breaks_ties_by_the_lower_id():
+    base = np.array([[1.0, 0], [0, 1.0], [-1.0, 0], [2.0, 0]], dtype=np.float32)
+    ids, dists = exact_knn(np.zeros((1, 2), np.float32), base, 4, budget=40)
+    assert ids.tolist() == [[0, 1, 2, 3]] and dists.tolist() == [[1.0, 1.0, 1.0, 2.0]]
+
+
+def test_exact_search_memory_stays_within_its_budget():
+    rng = np.random.default_rng(8)
+    base = rng.normal(size=(60_000, 128)).astype(np.float32)
+    queries = rng.normal(size=(500, 128)).astype(np.float32)
+    budget = 8 * 2**20  # the plain matrix would be 500 x 60k x 8 bytes = 229 MB
+    tracemalloc.start()
+    try:
+        exact_knn(queries, base, 5, budget=budget)
+        nearest_other_person(base[:20_000], np.arange(20_000) // 4, budget=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    inputs = base.nbytes // 128 * 4  # the gallery's norms: one float32 per row
+    assert peak <= budget + inputs + 2 * 2**20  # + candidates and re-ranking, a few hundred KB here
+
+
+def test_nearest_other_person_in_tiles_equals_the_plain_computation(real_vectors):
+    vectors, person_ids = gallery_like(real_vectors, 803)
+    d = np.linalg.norm(vectors.astype(np.float64)[None] - vectors.astype(np.float64)[:, None], axis=2)
+    d[person_ids[:, None] == person_ids[None, :]] = np.inf
+    for budget in (3_000, 2**28):
+        np.testing.assert_allclose(nearest_other_person(vectors, person_ids, budget=budget), d.min(axis=1), rtol=1e-12)
 
 
 def test_nearest_other_person_ignores_the_same_person():
@@ -103,6 +154,10 @@ def test_reloaded_index_keeps_ef_search(tmp_path):
     low = load_hnsw(tmp_path / "i.bin", 1)
     assert recall(loaded) == recall(built) >= 0.8
     assert recall(low) < recall(loaded) - 0.2
+    # The bot's way: without nmslib's data copy, the graph's own vectors answer the same.
+    search_only = load_hnsw(tmp_path / "i.bin", params.efSearch, load_data=False)
+    for got, want in zip(knn(search_only, queries, 10), knn(loaded, queries, 10)):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_fold_by_person_returns_distinct_people():
@@ -139,3 +194,19 @@ def test_demo_gallery_index_names_obama_for_an_unseen_obama(demo_config, engine,
     assert matches[0].name == "Barack Obama" and matches[0].distance < 0.6
     assert matches[1].name == "Joe Biden" and matches[1].distance > 0.6
     assert index.gallery.thumbnail(matches[0].face).is_file()
+
+
+def test_nearest_strangers_from_hnsw_in_blocks_equal_one_block_and_exact(real_vectors, monkeypatch):
+    import build_index
+    vectors, person_ids = gallery_like(real_vectors, 3000)
+    faces = [{"hash": f"{i:064x}"} for i in range(len(vectors))]
+    gallery = Gallery(vectors, person_ids, faces, [{"name": str(p)} for p in range(person_ids.max() + 1)])
+    index = new_hnsw(vectors, IndexConfig(M=16, efConstruction=200, efSearch=100))
+    monkeypatch.setattr(build_index, "EXACT_CALIBRATION_LIMIT", 0)  # the large-gallery path
+    rows_per_block = 97
+    blocked = build_index.nearest_strangers(
+        gallery, index, budget=rows_per_block * build_index.STRANGER_K * build_index.HNSW_BYTES_PER_NEIGHBOUR)
+    whole = build_index.nearest_strangers(gallery, index, budget=2**30)
+    np.testing.assert_array_equal(blocked, whole)
+    exact = nearest_other_person(vectors, person_ids)
+    assert np.mean(np.isclose(blocked, exact, rtol=1e-5)) >= 0.99
