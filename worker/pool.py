@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import concurrent.futures.process
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 _engine = None  # the FaceEngine of this worker process
+WATCH_S = 1.0   # how often a waiting caller checks that its pool is still alive
 
 
 def _init_worker(config: EngineConfig) -> None:
@@ -77,6 +79,8 @@ class FacePool:
         self.workers = workers or pool.worker_count
         for name in THREAD_VARS:
             os.environ.setdefault(name, "1")
+        self._replacing = threading.Lock()
+        self._inflight: set[concurrent.futures.Future] = set()
         self._pool = self._new_pool()
         self.restarts = 0  # pools replaced after pebble declared one broken
         self._slots: asyncio.Semaphore | None = None
@@ -94,14 +98,26 @@ class FacePool:
         running (an idle worker OOM-killed, say), which with jobs of ~30 ms happens in
         any lull. The dead worker's job, if any, was already reported.
         """
-        if self._pool._context.status == PoolStatus.ERROR:
-            log.error("worker pool broken by a worker that died idle; starting a new one")
-            broken, self._pool = self._pool, self._new_pool()
-            broken.stop()
-            threading.Thread(target=broken.join, name="join-broken-pool", daemon=True).start()  # never block the loop
-            self._pool.schedule(_worker_pid)  # starts every worker now, not at the next photo
-            self.restarts += 1
-        return self._pool
+        with self._replacing:
+            if self._pool._context.status == PoolStatus.ERROR:
+                log.error("worker pool broken by a worker that died idle; starting a new one")
+                broken, self._pool = self._pool, self._new_pool()
+                broken.stop()
+                self._fail_stranded(broken)
+                threading.Thread(target=broken.join, name="join-broken-pool", daemon=True).start()  # never block
+                self._pool.schedule(_worker_pid)  # starts every worker now, not at the next photo
+                self.restarts += 1
+            return self._pool
+
+    def _fail_stranded(self, broken: pebble.ProcessPool) -> None:
+        """Fail the jobs still queued in a broken pool: pebble aborts only the jobs it had
+        dispatched, and a stopped pool never takes the others, so their futures would wait
+        forever (and so would the photos behind them). Failed, they come back as worker_died
+        and the caller retries them in the new pool."""
+        for future in list(self._inflight):
+            if getattr(future, "pool", None) is broken and not future.done():
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    future.set_exception(concurrent.futures.process.BrokenProcessPool("pool replaced"))
 
     def close(self, wait: bool = True) -> None:
         """Finish the jobs already taken, then stop the workers."""
@@ -140,12 +156,27 @@ class FacePool:
 
     def _schedule(self, fn, *args) -> concurrent.futures.Future:
         self.pending += 1
-        future = self._live_pool().schedule(fn, args=args, timeout=self.config.job_timeout_s)
+        pool = self._live_pool()
+        future = pool.schedule(fn, args=args, timeout=self.config.job_timeout_s)
+        future.pool = pool  # which pool holds it, should that one break
+        self._inflight.add(future)
         future.add_done_callback(self._job_done)
         return future
 
-    def _job_done(self, _future: concurrent.futures.Future) -> None:
+    def _job_done(self, future: concurrent.futures.Future) -> None:
         self.pending -= 1
+        self._inflight.discard(future)
+
+    async def _wait(self, future: concurrent.futures.Future) -> None:
+        """Until the job is done; meanwhile, once a second, replace the pool if pebble broke it
+        (which fails the jobs stranded in it) so that no caller waits forever."""
+        wrapped = asyncio.wrap_future(future)
+        try:
+            while not (await asyncio.wait({wrapped}, timeout=WATCH_S))[0]:
+                self._live_pool()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
 
     @staticmethod
     def result_of(future: concurrent.futures.Future) -> EmbedResult:
@@ -158,8 +189,8 @@ class FacePool:
             return EmbedResult(Outcome.WORKER_DIED, detail=f"worker exit code {exc.exitcode}")
         except concurrent.futures.process.BrokenProcessPool:  # queued when pebble gave up; a retry gets a new pool
             return EmbedResult(Outcome.WORKER_DIED, detail="worker pool broken")
-        except concurrent.futures.CancelledError:
-            raise
+        except concurrent.futures.CancelledError:  # only a stopping pool cancels jobs (callers re-raise their own)
+            return EmbedResult(Outcome.WORKER_DIED, detail="job cancelled by its pool")
         except Exception as exc:  # e.g. a pickling error; never let it reach the caller raw
             log.error("pool job failed: %s", type(exc).__name__)
             return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__)
@@ -178,14 +209,12 @@ class FacePool:
             self._slots = asyncio.Semaphore(self.config.max_pending)
         async with self._slots:
             future = self._schedule(fn, *args)
-            try:
-                return await asyncio.wrap_future(future)
-            except asyncio.CancelledError:
-                future.cancel()
-                raise
-            except Exception as exc:
-                log.warning("pool job %s failed: %s", fn.__name__, type(exc).__name__)
+            await self._wait(future)
+            if future.cancelled() or future.exception() is not None:
+                reason = "cancelled" if future.cancelled() else type(future.exception()).__name__
+                log.warning("pool job %s failed: %s", fn.__name__, reason)
                 return None
+            return future.result()
 
     async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True,
                     annotate: bool = False, chips: int = 0) -> EmbedResult:
@@ -200,13 +229,7 @@ class FacePool:
             return EmbedResult(Outcome.BUSY, detail="pool queue full")
         async with self._slots:
             future = self.submit(data, jitters=jitters, annotate=annotate, chips=chips)
-            try:
-                await asyncio.wrap_future(future)
-            except asyncio.CancelledError:
-                future.cancel()
-                raise
-            except Exception:
-                pass  # turned into an outcome below
+            await self._wait(future)  # any failure is turned into an outcome below
             return self.result_of(future)
 
     def embed_sync(self, data: bytes, *, jitters: int | None = None) -> EmbedResult:
@@ -230,7 +253,11 @@ class FacePool:
 
         refill()
         while running:
-            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            done, _ = concurrent.futures.wait(running, timeout=WATCH_S,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            if not done:
+                self._live_pool()  # a broken pool is replaced and its stranded jobs fail
+                continue
             for future in done:
                 yield running.pop(future), self.result_of(future)
             refill()
