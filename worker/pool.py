@@ -177,6 +177,8 @@ class FacePool:
         except asyncio.CancelledError:
             future.cancel()
             raise
+        if not wrapped.cancelled():
+            wrapped.exception()  # read from ``future`` by the caller; marked seen so asyncio does not warn
 
     @staticmethod
     def result_of(future: concurrent.futures.Future) -> EmbedResult:
