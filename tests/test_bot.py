@@ -254,6 +254,8 @@ async def test_webhook_mode_secret_health_and_metrics(demo_config, photo):
                 assert r.status == 413
             async with http.get(base + "/healthz") as r:
                 assert r.status == 200 and (await r.json())["faces"] == 3
+            # The reply reaches Telegram a moment before the bot counts the photo as answered.
+            await fake.wait_for_async(lambda: runner.front.active == 0, timeout=30)
             async with http.get(base + "/metrics") as r:
                 body = await r.text()
         assert r.status == 200
