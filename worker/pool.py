@@ -32,6 +32,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 _engine = None  # the FaceEngine of this worker process
 WATCH_S = 1.0   # how often a waiting caller checks that its pool is still alive
+STUCK_FACTOR = 3  # a job unanswered after this many job time limits means the pool is wedged
 
 
 def _init_worker(config: EngineConfig) -> None:
@@ -91,16 +92,18 @@ class FacePool:
         return pebble.ProcessPool(max_workers=self.workers, initializer=_init_worker, initargs=(self.engine_config,),
                                   context=multiprocessing.get_context("spawn"))
 
-    def _live_pool(self) -> pebble.ProcessPool:
-        """The pebble pool, replaced first if pebble has declared it broken.
+    def _live_pool(self, stuck: pebble.ProcessPool | None = None) -> pebble.ProcessPool:
+        """The pebble pool, replaced first if pebble has declared it broken (or it is ``stuck``).
 
         pebble gives up on the whole pool when a worker dies while no job at all is
         running (an idle worker OOM-killed, say), which with jobs of ~30 ms happens in
         any lull. The dead worker's job, if any, was already reported.
         """
         with self._replacing:
-            if self._pool._context.status == PoolStatus.ERROR:
-                log.error("worker pool broken by a worker that died idle; starting a new one")
+            wedged = stuck is not None and stuck is self._pool
+            if self._pool._context.status == PoolStatus.ERROR or wedged:
+                log.error("worker pool %s; starting a new one",
+                          "stopped answering" if wedged else "broken by a worker that died idle")
                 broken, self._pool = self._pool, self._new_pool()
                 broken.stop()
                 self._fail_stranded(broken)
@@ -171,9 +174,13 @@ class FacePool:
         """Until the job is done; meanwhile, once a second, replace the pool if pebble broke it
         (which fails the jobs stranded in it) so that no caller waits forever."""
         wrapped = asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.job_timeout_s * STUCK_FACTOR
         try:
             while not (await asyncio.wait({wrapped}, timeout=WATCH_S))[0]:
-                self._live_pool()
+                # Past any honest queue wait plus the job's own limit, the pool itself has stopped
+                # answering: replace it, which fails this job (worker_died) and its queue-mates.
+                self._live_pool(stuck=future.pool if loop.time() > deadline else None)
         except asyncio.CancelledError:
             future.cancel()
             raise
