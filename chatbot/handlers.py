@@ -268,11 +268,10 @@ class Front:
         words = replies.card_text(lang, best, face_meta, self.username)
         thumb = index.gallery.thumbnail(best.face)
         card = None
-        if not self.config.telegram.result_card:
-            pass
-        elif chip is not None:
+        wanted = self.config.telegram.result_card
+        if wanted and chip is not None:
             card = await self.service.pool.card(chip, thumb, words)
-        elif photo is not None and box is not None:
+        elif wanted and photo is not None and box is not None:
             card = await self.service.pool.card_from_photo(photo, box, thumb, words)
         if card is None:
             await self.send_thumbnail(message, face_meta["thumbnail"], thumb, caption, keyboard)
