@@ -28,6 +28,7 @@ from gallery.photos import content_hash, scan
 from gallery.select import REASONS, Candidate, select
 from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
 from settings import Config, load_config
+from worker.outcome import Outcome
 from worker.pool import FacePool
 
 
@@ -61,14 +62,20 @@ def open_pool(config: Config, workers: int | None, dask: str | None, todo: int):
     return FacePool(config.engine, config.pool, workers=min(workers or config.pool.worker_count, todo))
 
 
+FINAL_OUTCOMES = {Outcome.OK.value, Outcome.NO_FACE.value, Outcome.NOT_AN_IMAGE.value, Outcome.TOO_LARGE.value}
+
+
 def missing(files: list[tuple[int, Path]], hashes: dict[Path, str], cache: EmbedCache,
             assets: Path) -> dict[str, Path]:
-    """Photos to embed: content not in the cache, or a single face whose thumbnail is gone."""
+    """Photos to embed: content not in the cache, a single face whose thumbnail is gone, or a
+    photo whose last attempt failed for a reason of the moment (a worker died, a time-out on a
+    busy machine): only what the photo itself decided is final."""
     todo: dict[str, Path] = {}
     for _, f in files:
         h = hashes[f]
         entry = cache.entries.get(h)
-        if entry is None or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file()):
+        if (entry is None or entry.outcome not in FINAL_OUTCOMES
+                or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file())):
             todo.setdefault(h, f)
     return todo
 

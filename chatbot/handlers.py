@@ -92,6 +92,7 @@ class Front:
         self.results = ResultStore(config.telegram.results_ttl_s, config.telegram.max_results)
         self.prefs: LanguagePrefs | None = None
         self.username = "lookalike_bot"
+        self.strong = config.similarity.strong_match  # below it: "no strong lookalike", then the nearest
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -249,7 +250,7 @@ class Front:
             return
         best = [fm.matches[0] for fm in analysis.faces]
         await self.bot.send_photo(message.chat_id, analysis.annotated,
-                                  caption=replies.group_caption(lang, best, analysis.detected),
+                                  caption=replies.group_caption(lang, best, analysis.detected, self.strong),
                                   parse_mode=ParseMode.HTML, filename="faces.jpg", reply_parameters=reply_to(message),
                                   reply_markup=replies.group_keyboard(lang, token, len(analysis.faces)))
 
@@ -263,9 +264,9 @@ class Front:
         """
         best = matches[0]
         face_meta = index.gallery.faces[best.face]
-        caption = replies.one_face_caption(lang, matches, face_meta)
+        caption = replies.one_face_caption(lang, matches, face_meta, self.strong)
         keyboard = replies.result_keyboard(lang, token, face, index.gallery.people[best.person])
-        words = replies.card_text(lang, best, face_meta, self.username)
+        words = replies.card_text(lang, best, face_meta, self.username, self.strong)
         thumb = index.gallery.thumbnail(best.face)
         card = None
         wanted = self.config.telegram.result_card

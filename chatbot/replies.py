@@ -34,33 +34,35 @@ def credit_of(face: dict) -> str:
     return ", ".join(face[k] for k in ("author", "license") if face.get(k))[:200]
 
 
-def one_face_caption(lang: str, matches: list[Match], face: dict) -> str:
+def one_face_caption(lang: str, matches: list[Match], face: dict, strong: float = 0.0) -> str:
+    """``strong``: below this similarity the reply says there is no strong lookalike first."""
     best, *others = matches
-    lines = [text(lang, "one_face", name=html.escape(best.name), percent=percent(best.similarity))]
+    key = "one_face" if best.similarity >= strong else "one_face_weak"
+    lines = [text(lang, key, name=html.escape(best.name), percent=percent(best.similarity))]
     if others:
         lines.append(text(lang, "also", others=", ".join(
             text(lang, "other", name=html.escape(m.name), percent=percent(m.similarity)) for m in others)))
     credit = credit_of(face)
     if credit:
         lines.append(text(lang, "credit", credit=html.escape(credit)))
-    lines.append(text(lang, "what_percent"))
+    lines.append(text(lang, "what_percent", percent=percent(best.similarity)))
     return fit_caption(lines)
 
 
-def group_caption(lang: str, best: list[Match], detected: int) -> str:
+def group_caption(lang: str, best: list[Match], detected: int, strong: float = 0.0) -> str:
     lines = [text(lang, "several_faces", count=len(best))]
     for number, match in enumerate(best, 1):
-        lines.append(text(lang, "face_line", number=number, name=html.escape(match.name),
-                          percent=percent(match.similarity)))
+        lines.append(text(lang, "face_line" if match.similarity >= strong else "face_line_weak", number=number,
+                          name=html.escape(match.name), percent=percent(match.similarity)))
     if detected > len(best):
         lines.append(text(lang, "more_faces", count=detected - len(best)))
     return fit_caption(lines)
 
 
-def card_text(lang: str, match: Match, face: dict, bot_username: str) -> CardText:
+def card_text(lang: str, match: Match, face: dict, bot_username: str, strong: float = 0.0) -> CardText:
     """The card's words; Pillow draws them as they are, so nothing is escaped."""
     credit = credit_of(face)
-    return CardText(title=text(lang, "card_title"), you=text(lang, "card_you"), name=match.name,
+    return CardText(title=text(lang, "card_title" if match.similarity >= strong else "card_title_weak"), you=text(lang, "card_you"), name=match.name,
                     percent=f"{percent(match.similarity)}%",
                     credit=text(lang, "credit", credit=credit) if credit else "", footer=f"@{bot_username}")
 

@@ -101,13 +101,20 @@ def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
     return _refine(queries, base, cand, k, budget)  # the caller's values, not their float32 copies
 
 
-def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> np.ndarray:
-    """For each row, the plain L2 distance to the nearest row of another person (inf if none)."""
+def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET,
+                         base: np.ndarray | None = None) -> np.ndarray:
+    """For each row, the plain L2 distance to the nearest row of another person (inf if none).
+
+    ``base``: the rows searched, row for row the same faces as ``vectors`` (the indexed,
+    pulled vectors, search/pull.py); by default ``vectors`` themselves.
+    """
     person_ids = np.asarray(person_ids)
+    base = vectors if base is None else base
 
     def same_person(rows: slice, cols: slice) -> np.ndarray:
         return person_ids[rows, None] == person_ids[None, cols]
 
-    v32 = np.ascontiguousarray(vectors, dtype=np.float32)
-    cand = _candidates(v32, v32, min(len(vectors), 1 + EXTRA), budget, same_person)
-    return _refine(vectors, vectors, cand, 1, budget)[1][:, 0]
+    q32 = np.ascontiguousarray(vectors, dtype=np.float32)
+    b32 = q32 if base is vectors else np.ascontiguousarray(base, dtype=np.float32)
+    cand = _candidates(q32, b32, min(len(base), 1 + EXTRA), budget, same_person)
+    return _refine(vectors, base, cand, 1, budget)[1][:, 0]

@@ -1,9 +1,10 @@
 """Distance to percentage.
 
-``similarity(d) = 1 - Phi((d - mean) / std)`` where mean and std describe the
-distance from each gallery face to the nearest face of a *different* person.
-Read it as: the share of celebrities whose closest stranger is farther away
-than you are from your match. 50% at the mean, monotonically falling.
+``similarity(d) = 1 - Phi(z(d))`` where z is the standard score of the
+distance under the gallery's calibration (search/calibration.py): the normal
+of the nearest-stranger distance, or of its Box-Cox transform. Read it as: the
+share of look-alike searches (by people not in the gallery) whose best match
+is farther away than yours. 50% at the median, monotonically falling.
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 
-def similarity(distance: ArrayLike, mean: float, std: float, floor: float = 0.0) -> np.ndarray | float:
-    """Plain (not squared) L2 distance(s) to similarity in [floor, 1]."""
+def similarity(distance: ArrayLike, mean: float, std: float, floor: float = 0.0,
+               lam: float | None = None) -> np.ndarray | float:
+    """Plain (not squared) L2 distance(s) to similarity in [floor, 1]; ``lam``: Box-Cox exponent."""
     if std <= 0:
         raise ValueError("std must be positive")
-    d = np.asarray(distance, dtype=np.float64)
+    from search.calibration import transform  # calibration imports scipy.stats; keep this module light
+    d = transform(distance, lam)
     value = np.clip(1.0 - ndtr((d - mean) / std), floor, 1.0)
     return float(value) if value.ndim == 0 else value
 

@@ -53,7 +53,7 @@ class PoolConfig:
 @dataclass(frozen=True)
 class GalleryConfig:
     jitters: int = 1
-    min_eye_distance: float = 20.0
+    min_eye_distance: float = 10.0
     max_roll: float = 25.0
     near_duplicate: float = 0.12
     thumbnail_size: int = 512
@@ -73,6 +73,7 @@ class IndexConfig:
     efConstruction: int = 200
     efSearch: int = 80
     post: int = 0
+    person_pull: float = 0.7      # each face moves this share of the way to its person's mean face (search/pull.py)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class SearchConfig:
 @dataclass(frozen=True)
 class SimilarityConfig:
     min_similarity: float = 0.01
+    strong_match: float = 0.10   # below: "no strong lookalike", then the nearest one anyway
+    calibration: str = "boxcox"   # what the normal is fitted to: "boxcox" (the distance transformed) or "normal"
     min_people: int = 10
     prior_mean: float = 0.70
     prior_std: float = 0.07

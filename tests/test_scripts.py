@@ -81,6 +81,24 @@ def test_rerun_embeds_only_new_photos(built, images):
     assert more.returncode == 0 and "1 to embed" in more.stdout
 
 
+def test_a_photo_that_failed_for_a_passing_reason_is_embedded_again(built):
+    """A worker that died or timed out on a busy machine says nothing about the photo: retry it."""
+    import sqlite3
+    root, cfg, _, _ = built
+    db = sqlite3.connect(root / "assets" / "embed_cache.sqlite3")
+    with db:
+        (h,) = db.execute("SELECT hash FROM entries WHERE outcome = 'ok' LIMIT 1").fetchone()
+        db.execute("UPDATE entries SET outcome = 'worker_died', faces = 0, vector = NULL WHERE hash = ?", (h,))
+        db.execute("UPDATE entries SET outcome = 'no_face' WHERE outcome = 'no_face'")  # final: never retried
+    db.close()
+    again = run_script("build_embeddings.py", "--config", cfg)
+    assert again.returncode == 0 and "1 to embed" in again.stdout, again.stdout
+    db = sqlite3.connect(root / "assets" / "embed_cache.sqlite3")
+    assert db.execute("SELECT outcome FROM entries WHERE hash = ?", (h,)).fetchone() == ("ok",)
+    db.close()
+    assert "0 to embed" in run_script("build_embeddings.py", "--config", cfg).stdout
+
+
 def test_build_index_reports_calibration_and_recall(built):
     root, _, _, out = built
     meta = ujson.loads((root / "assets" / "index.json").read_text())

@@ -31,14 +31,83 @@ def test_percent_never_claims_a_perfect_match_unless_identical():
 
 def test_calibration_fits_a_normal_and_flags_a_bad_fit():
     rng = np.random.default_rng(1)
-    good = calibration.fit(rng.normal(0.7, 0.05, 5000))
+    good = calibration.fit(rng.normal(0.7, 0.05, 5000), "normal")
     assert good.mean == pytest.approx(0.7, abs=0.005) and good.std == pytest.approx(0.05, abs=0.005)
     assert good.ks_statistic < 0.03 and sum(good.histogram["counts"]) == 5000
-    bimodal = calibration.fit(np.concatenate([rng.normal(0.4, 0.02, 2500), rng.normal(0.9, 0.02, 2500)]))
+    bimodal = calibration.fit(np.concatenate([rng.normal(0.4, 0.02, 2500), rng.normal(0.9, 0.02, 2500)]), "normal")
     assert bimodal.ks_statistic > 0.1
     assert calibration.Calibration.from_json(good.to_json()) == good
     with pytest.raises(ValueError):
         calibration.fit(np.array([0.5]))
+
+
+def skewed_minima(rng, n: int) -> np.ndarray:
+    """Nearest-stranger-like distances: the minimum over 300 people, as the gallery's are."""
+    return rng.normal(0.75, 0.08, (n, 300)).min(axis=1)
+
+
+def test_boxcox_calibration_removes_the_skew_of_minima_where_a_plain_normal_cannot():
+    rng = np.random.default_rng(3)
+    fit_on, check_on = skewed_minima(rng, 3000), skewed_minima(rng, 3000)  # fitted on one sample, checked on another
+    empirical = np.array([np.mean(check_on > d) for d in check_on])
+    gaps = {}
+    for method in calibration.METHODS:
+        cal = calibration.fit(fit_on, method)
+        reported = similarity(check_on, cal.mean, cal.std, lam=cal.lam if method == "boxcox" else None)
+        gaps[method] = float(np.max(np.abs(reported - empirical)))
+    assert gaps["normal"] > 0.03          # the plain normal misfits the left-skewed minima ...
+    assert gaps["boxcox"] < 0.03          # ... the transformed one does not
+    assert gaps["boxcox"] < gaps["normal"] / 2
+    cal = calibration.fit(fit_on, "boxcox")
+    assert cal.method == "boxcox" and cal.lam > 1  # left skew: an exponent above 1 stretches the right tail
+    assert calibration.Calibration.from_json(cal.to_json()) == cal
+
+
+def test_boxcox_transform_is_monotone_and_reduces_to_log_and_identity():
+    d = np.linspace(0.05, 1.5, 200)
+    for lam in (-1.0, 0.0, 0.5, 3.0):
+        assert np.all(np.diff(calibration.transform(d, lam)) > 0)
+    np.testing.assert_allclose(calibration.transform(d, 0.0), np.log(d))
+    np.testing.assert_allclose(calibration.transform(d, None), d)
+    np.testing.assert_allclose(calibration.transform(d, 1.0), d - 1.0)
+    # a normal fitted to boxcox(d) is a similarity that still falls with the distance, 50% at the median
+    cal = calibration.fit(skewed_minima(np.random.default_rng(4), 2000), "boxcox")
+    s = similarity(d, cal.mean, cal.std, lam=cal.lam)
+    assert np.all(np.diff(s) <= 0)
+    median = float(np.exp(np.log(cal.lam * cal.mean + 1) / cal.lam))  # inverse Box-Cox of the mean
+    assert similarity(median, cal.mean, cal.std, lam=cal.lam) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_an_index_json_from_before_the_method_field_reads_as_a_plain_normal():
+    old = {"mean": 0.6, "std": 0.05, "n": 10, "ks_statistic": 0.1, "ks_pvalue": 0.5, "histogram": {}, "source": "gallery"}
+    cal = calibration.Calibration.from_json(old)
+    assert cal.method == "normal" and cal.lam is None
+    assert similarity(0.65, cal.mean, cal.std) == pytest.approx(0.158655, abs=1e-5)
+    with pytest.raises(ValueError):
+        calibration.fit(np.linspace(0.4, 0.8, 50), "gamma")
+
+
+def test_pull_to_person_moves_each_face_toward_its_persons_mean_only():
+    from search.pull import pull_to_person
+    vectors = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [5.0, 5.0]], dtype=np.float32)
+    people = np.array([0, 0, 0, 1])
+    pulled = pull_to_person(vectors, people, 0.5)
+    mean = vectors[:3].mean(axis=0)
+    np.testing.assert_allclose(pulled[:3], 0.5 * vectors[:3] + 0.5 * mean, rtol=1e-6)
+    np.testing.assert_allclose(pulled[3], vectors[3])            # one photo: its own mean
+    np.testing.assert_allclose(pull_to_person(vectors, people, 0.0), vectors)
+    np.testing.assert_allclose(pull_to_person(vectors, people, 1.0)[:3], np.repeat(mean[None], 3, axis=0), rtol=1e-6)
+    with pytest.raises(ValueError):
+        pull_to_person(vectors, people, 1.5)
+
+
+def test_nearest_other_person_against_the_indexed_vectors(real_vectors):
+    from search.pull import pull_to_person
+    vectors, person_ids = gallery_like(real_vectors, 400)
+    base = pull_to_person(vectors, person_ids, 0.7)
+    d = np.linalg.norm(vectors[:, None, :].astype(np.float64) - base[None, :, :], axis=2)
+    d[person_ids[:, None] == person_ids[None, :]] = np.inf
+    np.testing.assert_allclose(nearest_other_person(vectors, person_ids, base=base), d.min(axis=1), rtol=1e-9)
 
 
 def test_exact_search_matches_brute_force_and_returns_plain_l2():
