@@ -26,7 +26,10 @@ class Paths:
 @dataclass(frozen=True)
 class EngineConfig:
     detect_size: int = 800
-    upsample_fallback: bool = True
+    second_pass: bool = True      # False: the old rule, one upsample only when pass 1 found nothing
+    small_face_px: int = 40       # the second pass looks for faces down to this width (original px)
+    second_pass_max_pixels: int = 12_000_000  # pixels HOG scans in the second pass (upsample included)
+    second_pass_skip_share: float = 0.04  # no second pass when a pass-1 face covers this share of the photo
     max_pixels: int = 40_000_000
     max_bytes: int = 20 * 1024 * 1024
     max_faces: int = 10
