@@ -77,9 +77,9 @@ def merge_passes(first: list[Box], second: list[Box], min_overlap: float = 0.5) 
 def reading_order(boxes: list[Box]) -> list[int]:
     """Indices of ``boxes`` in reading order: rows top to bottom, left to right within a row.
 
-    Two faces share a row when each one's vertical centre lies within the other's height, which
-    tolerates heads at slightly different heights but keeps a row of small faces next to a large
-    face apart from it.
+    A face joins a row when its vertical centre lies within the height of a face of that row and
+    that face's centre within its own: heads at different heights along a row stay together, while
+    two rows of small faces beside a large face do not merge through it.
     """
     def centre_y(i: int) -> float:
         return (boxes[i][1] + boxes[i][3]) / 2
@@ -89,7 +89,7 @@ def reading_order(boxes: list[Box]) -> list[int]:
 
     rows: list[list[int]] = []
     for i in sorted(range(len(boxes)), key=centre_y):
-        row = next((r for r in rows if all(same_row(i, j) for j in r)), None)
+        row = next((r for r in rows if any(same_row(i, j) for j in r)), None)
         if row is None:
             rows.append([i])
         else:

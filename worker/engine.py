@@ -17,6 +17,7 @@ import io
 import logging
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -30,6 +31,9 @@ from worker.detect import merge_passes, plan_second_pass, reading_order
 from worker.models import DESCRIPTOR, LANDMARKS, model_path
 from worker.onnx_descriptor import OnnxDescriptor, face_chips
 from worker.outcome import EmbedResult, Face, Outcome
+
+if TYPE_CHECKING:
+    import dlib  # the asyncio front imports this module but never loads dlib
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,8 @@ class FaceEngine:
 
     def embed(self, data: bytes, *, jitters: int | None = None,
               thumbnail_size: int | None = None, annotate: bool = False, chips: int = 0) -> EmbedResult:
-        """Every face in ``data``, in reading order (rows top to bottom, left to right); never raises, the outcome says what happened.
+        """Every face in ``data``, in reading order (rows top to bottom, then left to right); never
+        raises, the outcome says what happened.
 
         ``annotate``: for a photo with several faces, also return it with numbered boxes.
         ``chips``: for a photo with at most this many faces, also return each aligned face
@@ -129,7 +134,7 @@ class FaceEngine:
             ))
         return faces, detected
 
-    def detect(self, image: Image.Image, timings: dict[str, float]) -> list[tuple[object, float, bool]]:
+    def detect(self, image: Image.Image, timings: dict[str, float]) -> list[tuple[dlib.rectangle, float, bool]]:
         """(dlib rectangle in original pixels, score, found by pass 2 only) for every face.
 
         Pass 1: HOG on a grayscale copy of at most ``detect_size`` px. Pass 2 (worker/detect.py
@@ -138,12 +143,10 @@ class FaceEngine:
         ``second_pass`` off, the old rule: one upsample of the same copy, only when pass 1 found
         nothing (timings "upsample").
         """
-        dlib = self._dlib
         t0 = time.perf_counter()
         # Grayscale for HOG: dlib otherwise takes gradients of all three channels
         # (about 25% of the detection time) for no better boxes on photos.
-        gray = image.convert("L")
-        small = gray.copy()
+        small = image.convert("L")
         # reducing_gap 1: a photo over twice detect_size is first box-reduced by an integer factor,
         # 10% off decode + detect for such photos with the same boxes (bench/decode_detect.py).
         small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
@@ -168,14 +171,14 @@ class FaceEngine:
                                     skip_share=self.config.second_pass_skip_share)
             if plan is not None:
                 t0 = time.perf_counter()
-                if abs(plan.copy_scale - first_scale) < 1e-9:
-                    copy = small  # the pass-1 copy itself (a photo within detect_size, upsampled once)
+                if plan.copy_scale == first_scale == 1:
+                    copy = small  # a photo within detect_size: upsampled once, like the old fallback
                 elif plan.copy_scale == 1:
-                    copy = gray
+                    copy = image.convert("L")
                 else:
-                    copy = gray.resize((max(1, round(image.width * plan.copy_scale)),
-                                        max(1, round(image.height * plan.copy_scale))),
-                                       Image.Resampling.BILINEAR, reducing_gap=1.0)
+                    copy = image.convert("L").resize((max(1, round(image.width * plan.copy_scale)),
+                                                      max(1, round(image.height * plan.copy_scale))),
+                                                     Image.Resampling.BILINEAR, reducing_gap=1.0)
                 rects2, scores2, _ = self.detector.run(np.asarray(copy), plan.upsample, 0.0)
                 scale = image.width / copy.width
                 second = [scaled(r, scale) for r in rects2]
@@ -226,13 +229,13 @@ class FaceEngine:
             return None
 
 
-def scaled(rect, factor: float):
+def scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
     """A dlib rectangle of a detection copy in the original photo's pixels."""
     return type(rect)(round(rect.left() * factor), round(rect.top() * factor),
                           round(rect.right() * factor), round(rect.bottom() * factor))
 
 
-def corners(rect) -> tuple[int, int, int, int]:
+def corners(rect: dlib.rectangle) -> tuple[int, int, int, int]:
     return rect.left(), rect.top(), rect.right(), rect.bottom()
 
 
