@@ -184,6 +184,9 @@ def print_groups(table: dict[str, dict[str, dict[str, float]]], layouts: tuple[L
     for part, by_name in totals.items():
         cells = [f"**{100 * f / t:.1f}%** ({f}/{t}) | {false} | " for n, (f, t, false) in by_name.items()]
         print(f"| **{part}** | {by_name[names[0]][1]} | " + " | ".join(cells) + " |")
+    unordered = {n: sum(table[lay.name][n]["order"] for lay in layouts) for n in names}
+    print("photos whose faces are not in reading order: "
+          + ", ".join(f"{n} {count}" for n, count in unordered.items()))
 
 
 def selfies(engs: dict[str, FaceEngine], repeats: int) -> None:
