@@ -40,6 +40,9 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.descriptor not in DESCRIPTOR_BACKENDS:
             raise ValueError(f"engine.descriptor: expected one of {DESCRIPTOR_BACKENDS}, got {self.descriptor!r}")
+        if self.small_face_px <= 0 or self.second_pass_max_pixels <= 0 or self.second_pass_skip_share < 0:
+            raise ValueError("engine: small_face_px and second_pass_max_pixels must be positive, "
+                             "second_pass_skip_share at least 0")
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,15 @@ def test_the_numbered_picture_follows_the_reply_order(engine, images):
     image = Image.open(io.BytesIO(data)).convert("RGB")
     assert result.annotated == draw_numbered_boxes(image, boxes)  # the same faces, in the same order
     assert boxes == [boxes[i] for i in reading_order(boxes)]
+
+
+def test_the_second_pass_settings_are_read_and_checked(tmp_path):
+    from tests.conftest import write_config
+    engine = load_config().engine
+    assert engine.second_pass and engine.small_face_px == 40 and engine.second_pass_skip_share == 0.04
+    off = load_config(write_config(tmp_path / "off.yaml", engine={"second_pass": False})).engine
+    assert not off.second_pass
+    with pytest.raises(ValueError, match="small_face_px"):
+        load_config(write_config(tmp_path / "zero.yaml", engine={"small_face_px": 0}))
+    with pytest.raises(ValueError, match="upsample_fallback"):  # replaced by second_pass
+        load_config(write_config(tmp_path / "old.yaml", engine={"upsample_fallback": True}))
