@@ -3,7 +3,9 @@
 HOG cost grows with pixels (and 4x per upsample), while the landmark and
 descriptor stages work on 150 px face chips whatever the photo size. So the
 detector sees a copy whose longer side is at most ``detect_size`` and the
-boxes are mapped back to the original for the two later stages.
+boxes are mapped back to the original for the two later stages. Faces too small for
+that copy (a group photo) are looked for by a second, finer pass, planned by worker/detect.py
+so that a selfie skips it.
 
 The descriptor network runs on ONNX Runtime (``engine.descriptor: onnx``, 15
 times faster than dlib-bin, which has no BLAS) or on dlib itself (``dlib``);
