@@ -58,6 +58,7 @@ run: install
 bench: install
 	$(PY) -m bench.pipeline --detect-sizes 640,560
 	$(PY) -m bench.decode_detect
+	$(PY) -m bench.groups --gallery -1
 	$(PY) -m bench.pool_scaling --baseline --descriptors dlib,onnx
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e

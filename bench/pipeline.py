@@ -23,7 +23,7 @@ from worker.engine import FaceEngine
 SHARED_FACES = ROOT.parent / "shared" / "faces"
 MIN_SHARED_SIDE = 600  # px: photos smaller than this are not photos a user sends at 1280 px
 MAX_SHARED = 40
-STAGES = ("decode", "detect", "upsample", "landmarks", "descriptor")
+STAGES = ("decode", "detect", "upsample", "second_pass", "landmarks", "descriptor")
 
 
 def benchmark_files() -> list[Path]:

@@ -26,7 +26,10 @@ class Paths:
 @dataclass(frozen=True)
 class EngineConfig:
     detect_size: int = 800
-    upsample_fallback: bool = True
+    second_pass: bool = True      # False: the old rule, one upsample only when pass 1 found nothing
+    small_face_px: int = 40       # the second pass looks for faces down to this width (original px)
+    second_pass_max_pixels: int = 12_000_000  # pixels HOG scans in the second pass (upsample included)
+    second_pass_skip_share: float = 0.04  # no second pass when a pass-1 face covers this share of the photo
     max_pixels: int = 40_000_000
     max_bytes: int = 20 * 1024 * 1024
     max_faces: int = 10
@@ -37,6 +40,9 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.descriptor not in DESCRIPTOR_BACKENDS:
             raise ValueError(f"engine.descriptor: expected one of {DESCRIPTOR_BACKENDS}, got {self.descriptor!r}")
+        if self.small_face_px <= 0 or self.second_pass_max_pixels <= 0 or self.second_pass_skip_share < 0:
+            raise ValueError("engine: small_face_px and second_pass_max_pixels must be positive, "
+                             "second_pass_skip_share at least 0")
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,30 @@ def test_decode_detect_benchmark_compares_strategies_with_todays_faces(engine, c
     assert rows["box reduce"][3:] == ["3", "0", "0", "0.000"]  # what the engine does now: same boxes
     assert decode_detect.draft_request((4000, 3000), 800) == (800, 600)
     assert decode_detect.iou((0, 0, 10, 10), (5, 0, 15, 10)) == 1 / 3
+
+
+def test_groups_benchmark_scores_composites_of_one_face_tiles(engine, images, tmp_path, capsys):
+    from PIL import Image
+
+    from bench import groups
+    faces = tmp_path / "faces"
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
+        im = Image.open(images / name).convert("RGB")
+        box = engine.detect(im, {})[0][0]
+        half = 1.25 * box.width()
+        tile = im.crop((round(box.center().x - half), round(box.center().y - half),
+                        round(box.center().x + half), round(box.center().y + half))).resize((150, 150))
+        (faces / name[:-4]).mkdir(parents=True)
+        tile.save(faces / name[:-4] / "1.jpg")
+    engs = groups.engines()
+    tiles = groups.tile_faces(faces, engs["old"])
+    assert len(tiles) == 4
+    strip = groups.Layout("strip", (1600, 267), ((50, 70, 60, 55),))
+    table = groups.groups(engs, tiles, 1, (strip,))
+    assert table["strip"]["new"]["found"] == 4 > table["strip"]["old"]["found"]
+    assert table["strip"]["new"]["order"] == 0
+    groups.print_groups(table, (strip,))
+    assert "| strip | 4 | " in capsys.readouterr().out
+    assert groups.score([(0, 0, 10, 10), (50, 50, 60, 60)], [(1, 1, 11, 11)]) == (1, 1)
+    assert groups.main(["--faces", str(tmp_path / "absent"), "--repeats", "0"]) == 0
+    assert "skipped" in capsys.readouterr().out

@@ -121,12 +121,12 @@ def test_two_people_give_two_faces(engine, photo):
     assert by_x[1].box[0] >= left.width - 5  # boxes are in the group photo's pixels
 
 
-def test_small_face_needs_the_upsample_fallback(engine, photo):
+def test_small_face_needs_the_second_pass(engine, photo):
     original = Image.open(io.BytesIO(photo("obama.jpg")))
     small = original.resize((original.width // 8, original.height // 8), Image.Resampling.LANCZOS)
     canvas = Image.new("RGB", (800, 600), "white")
     canvas.paste(small, (300, 200))
     result = engine.embed(jpeg(canvas))
     assert result.outcome is Outcome.OK
-    assert result.faces[0].upsampled and "upsample" in result.timings
+    assert result.faces[0].upsampled and "second_pass" in result.timings
     assert not one_face(engine, photo("obama.jpg")).upsampled

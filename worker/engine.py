@@ -3,7 +3,9 @@
 HOG cost grows with pixels (and 4x per upsample), while the landmark and
 descriptor stages work on 150 px face chips whatever the photo size. So the
 detector sees a copy whose longer side is at most ``detect_size`` and the
-boxes are mapped back to the original for the two later stages.
+boxes are mapped back to the original for the two later stages. Faces too small for
+that copy (a group photo) are looked for by a second, finer pass, planned by worker/detect.py
+so that a selfie skips it.
 
 The descriptor network runs on ONNX Runtime (``engine.descriptor: onnx``, 15
 times faster than dlib-bin, which has no BLAS) or on dlib itself (``dlib``);
@@ -17,6 +19,7 @@ import io
 import logging
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -26,9 +29,13 @@ from worker import card
 from worker.annotate import draw_numbered_boxes
 from worker.card import chip_bytes, chip_image
 from worker.decode import ImageRejected, decode_image
+from worker.detect import merge_passes, plan_second_pass, reading_order
 from worker.models import DESCRIPTOR, LANDMARKS, model_path
 from worker.onnx_descriptor import OnnxDescriptor, face_chips
 from worker.outcome import EmbedResult, Face, Outcome
+
+if TYPE_CHECKING:
+    import dlib  # the asyncio front imports this module but never loads dlib
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +72,8 @@ class FaceEngine:
 
     def embed(self, data: bytes, *, jitters: int | None = None,
               thumbnail_size: int | None = None, annotate: bool = False, chips: int = 0) -> EmbedResult:
-        """Every face in ``data``, left to right; never raises, the outcome says what happened.
+        """Every face in ``data``, in reading order (rows top to bottom, then left to right); never
+        raises, the outcome says what happened.
 
         ``annotate``: for a photo with several faces, also return it with numbered boxes.
         ``chips``: for a photo with at most this many faces, also return each aligned face
@@ -95,39 +103,16 @@ class FaceEngine:
     def faces_in(self, image: Image.Image, timings: dict[str, float], jitters: int,
                  chips: int = 0) -> tuple[list[Face], int]:
         dlib = self._dlib
+        found = self.detect(image, timings)
         t0 = time.perf_counter()
-        # Grayscale for HOG: dlib otherwise takes gradients of all three channels
-        # (about 25% of the detection time) for no better boxes on photos.
-        small = image.convert("L")
-        # reducing_gap 1: a photo over twice detect_size is first box-reduced by an integer factor,
-        # 10% off decode + detect for such photos with the same boxes (bench/decode_detect.py).
-        small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
-                        reducing_gap=1.0)
-        small_pixels = np.asarray(small)
-        scale = image.width / small.width
-        rects, scores, _ = self.detector.run(small_pixels, 0, 0.0)
-        timings["detect"] = time.perf_counter() - t0
-        upsampled = False
-        if not rects and self.config.upsample_fallback:
-            t0 = time.perf_counter()
-            rects, scores, _ = self.detector.run(small_pixels, 1, 0.0)
-            timings["upsample"] = time.perf_counter() - t0
-            upsampled = True
-
-        t0 = time.perf_counter()
-        pixels = np.asarray(image)
-        found = []
-        for rect, score in zip(rects, scores):
-            box = dlib.rectangle(round(rect.left() * scale), round(rect.top() * scale),
-                                 round(rect.right() * scale), round(rect.bottom() * scale))
-            if box.width() >= self.config.min_face_px:
-                found.append((box, float(score)))
         detected = len(found)
         found.sort(key=lambda item: item[0].area(), reverse=True)
         found = found[: self.config.max_faces]
-        found.sort(key=lambda item: (item[0].left(), item[0].top()))  # numbered left to right
+        order = reading_order([(b.left(), b.top(), b.right(), b.bottom()) for b, _, _ in found])
+        found = [found[i] for i in order]  # numbered (replies and boxes) in reading order
+        pixels = np.asarray(image)
         shapes = dlib.full_object_detections()
-        for box, _ in found:
+        for box, _, _ in found:
             shapes.append(self.landmarks(pixels, box))
         timings["landmarks"] = time.perf_counter() - t0
         if not found:
@@ -139,7 +124,7 @@ class FaceEngine:
 
         faces = []
         with_chips = len(found) <= chips
-        for (box, score), shape, vector in zip(found, shapes, vectors):
+        for (box, score, upsampled), shape, vector in zip(found, shapes, vectors):
             eye_distance, roll = eye_geometry(shape)
             chip = chip_bytes(self.chip(pixels, shape)) if with_chips else None
             faces.append(Face(
@@ -150,6 +135,59 @@ class FaceEngine:
                 eye_distance=eye_distance, roll=roll, upsampled=upsampled, chip=chip,
             ))
         return faces, detected
+
+    def detect(self, image: Image.Image, timings: dict[str, float]) -> list[tuple[dlib.rectangle, float, bool]]:
+        """(dlib rectangle in original pixels, score, found by pass 2 only) for every face.
+
+        Pass 1: HOG on a grayscale copy of at most ``detect_size`` px. Pass 2 (worker/detect.py
+        decides whether and at which scale): a finer copy for the faces pass 1 is too coarse to
+        see; its boxes that overlap none of pass 1 are added (timings "second_pass"). With
+        ``second_pass`` off, the old rule: one upsample of the same copy, only when pass 1 found
+        nothing (timings "upsample").
+        """
+        t0 = time.perf_counter()
+        # Grayscale for HOG: dlib otherwise takes gradients of all three channels
+        # (about 25% of the detection time) for no better boxes on photos.
+        small = image.convert("L")
+        # reducing_gap 1: a photo over twice detect_size is first box-reduced by an integer factor,
+        # 10% off decode + detect for such photos with the same boxes (bench/decode_detect.py).
+        small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
+                        reducing_gap=1.0)
+        small_pixels = np.asarray(small)
+        first_scale = small.width / image.width
+        rects, scores, _ = self.detector.run(small_pixels, 0, 0.0)
+        boxes = [scaled(r, 1 / first_scale) for r in rects]
+        found = [(b, float(s), False) for b, s in zip(boxes, scores)]
+        timings["detect"] = time.perf_counter() - t0
+
+        if not self.config.second_pass:
+            if not rects:
+                t0 = time.perf_counter()
+                rects, scores, _ = self.detector.run(small_pixels, 1, 0.0)
+                found = [(scaled(r, 1 / first_scale), float(s), True) for r, s in zip(rects, scores)]
+                timings["upsample"] = time.perf_counter() - t0
+        else:
+            plan = plan_second_pass(image.width, image.height, first_scale, [corners(b) for b in boxes],
+                                    small_face_px=self.config.small_face_px,
+                                    max_pixels=self.config.second_pass_max_pixels,
+                                    skip_share=self.config.second_pass_skip_share)
+            if plan is not None:
+                t0 = time.perf_counter()
+                if plan.copy_scale == first_scale == 1:
+                    copy = small  # a photo within detect_size: upsampled once, like the old fallback
+                elif plan.copy_scale == 1:
+                    copy = image.convert("L")
+                else:
+                    copy = image.convert("L").resize((max(1, round(image.width * plan.copy_scale)),
+                                                      max(1, round(image.height * plan.copy_scale))),
+                                                     Image.Resampling.BILINEAR, reducing_gap=1.0)
+                rects2, scores2, _ = self.detector.run(np.asarray(copy), plan.upsample, 0.0)
+                scale = image.width / copy.width
+                second = [scaled(r, scale) for r in rects2]
+                new = merge_passes([corners(b) for b in boxes], [corners(b) for b in second])
+                found += [(second[i], float(scores2[i]), True) for i in new]
+                timings["second_pass"] = time.perf_counter() - t0
+        return [item for item in found if item[0].width() >= self.config.min_face_px]
 
     def chip(self, pixels: np.ndarray, shape) -> np.ndarray:
         """The face aligned upright by its landmarks, with room around it, for the card."""
@@ -191,6 +229,16 @@ class FaceEngine:
         except Exception as exc:
             log.warning("card failed: %s", type(exc).__name__)
             return None
+
+
+def scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
+    """A dlib rectangle of a detection copy in the original photo's pixels."""
+    return type(rect)(round(rect.left() * factor), round(rect.top() * factor),
+                          round(rect.right() * factor), round(rect.bottom() * factor))
+
+
+def corners(rect: dlib.rectangle) -> tuple[int, int, int, int]:
+    return rect.left(), rect.top(), rect.right(), rect.bottom()
 
 
 def eye_geometry(shape) -> tuple[float, float]:

@@ -30,7 +30,7 @@ class Face:
     width: int                      # box width in original pixels
     eye_distance: float             # px between eye centres, from the 5-point landmarks
     roll: float                     # degrees the eye line is tilted from horizontal
-    upsampled: bool = False         # found only by the upsampling fallback
+    upsampled: bool = False         # found only by the finer second pass (or the old upsample fallback)
     chip: bytes | None = None       # the aligned face for the card (raw RGB, worker.card), only when asked for
 
 
