@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -28,17 +29,48 @@ def test_index_benchmark_runs_end_to_end(capsys, tmp_path):
     assert rows[0]["exact_ms_p50"] > 0
 
 
-def test_quality_benchmark_on_a_small_labelled_set(images, tmp_path, capsys):
+def test_quality_benchmark_on_a_small_labelled_set(images, tmp_path, capsys, monkeypatch):
+    from PIL import ImageOps
+
+    from tests.conftest import jpeg
     faces = tmp_path / "faces"
-    for person, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "Joe_Biden": ["biden.jpg"]}.items():
+    # The names' stable hashes put Obama and Biden in the gallery and "Obama_Partial" outside it.
+    for person, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "Joe_Biden": ["biden.jpg"],
+                          "Obama_Partial": ["obama_partial_face.jpg", "obama_partial_face2.jpg"]}.items():
         (faces / person).mkdir(parents=True)
         for f in files:
             shutil.copy(images / f, faces / person / f)
+    (faces / "Joe_Biden" / "mirrored.jpg").write_bytes(jpeg(ImageOps.mirror(__import__("PIL.Image").Image.open(images / "biden.jpg"))))
+    monkeypatch.setattr(quality, "WORK", tmp_path / "work")
     assert quality.main(["--faces", str(faces), "--plot", str(tmp_path / "c.png")]) == 0
     out = capsys.readouterr().out
-    assert "rank-1 100.0%" in out and (tmp_path / "c.png").stat().st_size > 0
+    assert "2 celebrities" in out and "1 outsiders (2 photos)" in out
+    assert "2 held-back photos: rank-1 100.0%, rank-5 100.0%" in out
+    assert "calibration on 2 outsider searches" in out and (tmp_path / "c.png").stat().st_size > 0
+    again = quality.main(["--faces", str(faces), "--plot", str(tmp_path / "c.png")])  # from the caches
+    assert again == 0 and "0 to embed" in capsys.readouterr().out
     assert quality.main(["--faces", str(tmp_path / "absent")]) == 0
     assert "skipped" in capsys.readouterr().out
+
+
+def test_quality_split_is_stable_and_the_share_of_worse_searches_is_exact(tmp_path):
+    faces = tmp_path / "faces"
+    for name in ("Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "Marie_Curie", "Emmy_Noether", "Rosalind_Franklin"):
+        (faces / name).mkdir(parents=True)
+        for i in range(3):
+            (faces / name / f"{i}.jpg").write_bytes(b"x")
+    first, second = quality.split(faces), quality.split(faces)
+    assert first == second and first.gallery and first.outsiders  # the hash, not the run, decides
+    for person, probe in first.held_back.items():
+        assert probe not in first.gallery[person] and len(first.gallery[person]) == 2
+    assert not set(first.gallery) & set(first.outsiders)
+    best = np.array([0.3, 0.5, 0.5, 0.7])
+    # farther ones, ties counted half, over the other searches
+    np.testing.assert_allclose(quality.empirical_share(best), [3 / 3, 1.5 / 3, 1.5 / 3, 0.0])
+    gaps = quality.gaps(np.array([0.9, 0.5, 0.5, 0.1]), quality.empirical_share(best))
+    assert gaps["max"] == 10.0 and gaps["mean"] == 5.0
+    moved, planted = quality.plant({"A": [Path("a1"), Path("a2"), Path("a3")], "B": [Path("b1")]}, 1)
+    assert planted == [(Path("a3"), "A", "B")] and moved["B"] == [Path("b1"), Path("a3")]
 
 
 def test_build_scaling_benchmark_measures_a_small_gallery(tmp_path, capsys):

@@ -158,8 +158,8 @@ def test_a_selfie_does_not_run_the_second_pass(engine, images):
 def test_a_lone_small_face_is_found_by_both_rules(engine, old_engine, images):
     original = Image.open(images / "obama.jpg")
     small = original.resize((original.width // 8, original.height // 8), Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (800, 600), "white")
-    canvas.paste(small, (300, 200))
+    canvas = Image.new("RGB", (620, 460), "white")  # within detect_size (640): no downscaled copy
+    canvas.paste(small, (250, 150))
     new, old = engine.embed(jpeg(canvas)), old_engine.embed(jpeg(canvas))
     assert new.faces[0].upsampled and "second_pass" in new.timings
     assert old.faces[0].upsampled and "upsample" in old.timings
