@@ -53,13 +53,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size", type=int, default=1280)
     parser.add_argument("--detect-sizes", default="", help="also compare these engine.detect_size values, e.g. 640,560")
+    parser.add_argument("--second-pass", default="", choices=("", "on", "off"),
+                        help="override engine.second_pass (off: the issue-14 pipeline, without the group-photo pass)")
     args = parser.parse_args(argv)
     config = load_config()
     photos = photos_at(args.size)
     for size in [config.engine.detect_size] + [int(s) for s in args.detect_sizes.split(",") if s]:
         print(f"\nengine.detect_size = {size}:")
-        engines = {b: FaceEngine(config.replace(engine={"detect_size": size, "descriptor": b}).engine)
+        extra = {"second_pass": args.second_pass == "on"} if args.second_pass else {}
+        engines = {b: FaceEngine(config.replace(engine={"detect_size": size, "descriptor": b, **extra}).engine)
                    for b in DESCRIPTOR_BACKENDS}
+        print(f"engine.second_pass = {engines[DESCRIPTOR_BACKENDS[0]].config.second_pass}")
         report(engines, photos, args.repeats, args.size)
 
 
@@ -90,6 +94,9 @@ def report(engines: dict[str, FaceEngine], photos: list[tuple[str, bytes]], repe
         print(f"  {s:22s}" + "".join(f"{med[b][s]:9.1f}" for b in names))
     total = {b: statistics.median(totals[b]) * 1000 for b in names}
     print(f"  {'total (embed() wall)':22s}" + "".join(f"{total[b]:9.1f}" for b in names))
+    print(f"  {'mean total':22s}" + "".join(f"{statistics.mean(totals[b]) * 1000:9.1f}" for b in names))
+    second = sum(1 for t in per_stage[names[0]]["second_pass"] if t > 0)
+    print(f"  runs with a second pass: {second} of {n}")
     print(f"  {'total / descriptor':22s}" + "".join(f"{statistics.median(ratios[b]):9.2f}" for b in names))
     if {"dlib", "onnx"} <= set(names):
         print(f"  onnx total / dlib total = {total['onnx'] / total['dlib']:.2f}")

@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="also run n independent bare processes (the hardware's own scaling)")
     parser.add_argument("--descriptors", default="onnx", help="engine.descriptor backends to run in turn, e.g. dlib,onnx")
+    parser.add_argument("--second-pass", default="", choices=("", "on", "off"),
+                        help="override engine.second_pass (off: issue 14's pipeline, without the group-photo pass)")
     args = parser.parse_args(argv)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
@@ -85,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     photos = [data for _, data in photos_at(1280)]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {len(photos)} distinct 1280-px photos")
     for backend in args.descriptors.split(","):
-        print(f"\nengine.descriptor = {backend}:")
-        config = load_config().replace(engine={"descriptor": backend})
+        engine = {"descriptor": backend, **({"second_pass": args.second_pass == "on"} if args.second_pass else {})}
+        config = load_config().replace(engine=engine)
+        print(f"\nengine.descriptor = {backend}, second_pass = {config.engine.second_pass}:")
         rows = scaling(config, photos, counts, args)
         if args.plot:
             plot(args.plot.replace(".png", f"_{backend}.png") if "," in args.descriptors else args.plot, rows)

@@ -365,20 +365,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plot: {args.plot}")
 
     if args.splits > 1:
-        print(f"{'split':>6} {'rank-1':>7} {'rank-5':>7}   gaps mean / p90 / max")
-        rows = [(main_run["ident"]["rank1"], main_run["ident"]["rank5"], *main_run["gaps"].values())]
-        print(f"{'0':>6} {rows[0][0]:7.1%} {rows[0][1]:7.1%}   {rows[0][2]:.1f} / {rows[0][3]:.1f} / {rows[0][4]:.1f}")
+        print(f"{'split':>6} {'before: rank-1':>14} {'rank-5':>7} {'gaps':>16} {'now: rank-1':>12} {'rank-5':>7} {'gaps':>16}")
+        rows = []
+
+        def row(k: object, pair: tuple[dict, dict]) -> None:
+            figures = [x for r in pair for x in (r["ident"]["rank1"], r["ident"]["rank5"], *r["gaps"].values())]
+            rows.append(figures)
+            show(k, figures)
+
+        def show(k: object, f: list[float]) -> None:
+            print(f"{k!s:>6} {f[0]:14.1%} {f[1]:7.1%} {f[2]:6.1f}/{f[3]:4.1f}/{f[4]:4.1f} "
+                  f"{f[5]:12.1%} {f[6]:7.1%} {f[7]:6.1f}/{f[8]:4.1f}/{f[9]:4.1f}")
+
+        row(0, (before_run, main_run))
         for k in range(1, args.splits):
+            # A salt of our own: the set's names were drawn by some hash, and a salt like
+            # "split1:" happens to put almost every one of them on one side.
             other = split(args.faces, f"lookalike-resplit-{k}/")
             photos = [p for ph in other.outsiders.values() for p in ph]
             vec = embed_probes(config, list(other.held_back.values()) + photos)
-            r = run(config, other.gallery, {n: vec[p] for n, p in other.held_back.items()},
-                    {p: vec[p] for p in photos}, f"split {k}")
-            rows.append((r["ident"]["rank1"], r["ident"]["rank5"], *r["gaps"].values()))
-            print(f"{k:>6} {rows[-1][0]:7.1%} {rows[-1][1]:7.1%}   {rows[-1][2]:.1f} / {rows[-1][3]:.1f} / {rows[-1][4]:.1f}"
-                  f"   ({calibration.describe(r['index'].calibration)[:60]}, {len(r['best'])} searches)")
-        med = np.median(np.array(rows), axis=0)
-        print(f"{'median':>6} {med[0]:7.1%} {med[1]:7.1%}   {med[2]:.1f} / {med[3]:.1f} / {med[4]:.1f}")
+            h, o = {n: vec[p] for n, p in other.held_back.items()}, {p: vec[p] for p in photos}
+            row(k, (run(before, other.gallery, h, o, "before"), run(config, other.gallery, h, o, "now")))
+        show("median", list(np.median(np.array(rows), axis=0)))
         run(config, parts.gallery, held, outsiders, "restore")
 
     if args.plant:
