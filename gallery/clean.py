@@ -1,0 +1,294 @@
+"""Gallery cleaning: photos filed under the wrong person, one photo under two people, people who are two.
+
+Scraped labels are wrong now and then (a caption names the other person in the photo, a Commons
+category mixes namesakes). A wrong gallery face is worse than a missing one: users who look like
+person A are told they look like B. After selection (gallery/select.py) every photo is compared
+with its own person's other photos and with the people nearest to it:
+
+- ``mislabelled``: the median distance to its own person's other photos is above
+  ``same_person`` (dlib's 0.6) and more than ``mislabel_margin`` above the median distance to the photos
+  of the nearest other person. Medians, not minima: one close stranger (dlib puts different
+  East Asian people at 0.45-0.5) does not outvote a person whose own photos are just as close.
+- ``stranger``: no photo of its own person is within ``stranger_distance``; the case of a true
+  person who is not in the gallery at all.
+- ``duplicate*``: the same content hash, or vectors closer than ``near_duplicate``, under two or
+  more people. It stays with the person whose other photos it clearly matches, else it goes
+  from all of them.
+- ``split``: a person whose photos fall into two or more groups of >= ``split_min_group`` with
+  every distance between groups above ``split_distance``: two namesakes, or one person filed
+  twice. Flagged for a human only: which group is the right one is a fact about the world,
+  not about distances.
+
+Only people with >= ``clean_min_photos`` photos are judged for the first two rules: with fewer
+there is no majority that says which photo is the odd one. Thresholds were chosen on
+../shared/faces (BENCHMARKS.md, "Issue 11: a clean gallery").
+
+Scales by never building an N x N matrix: the k nearest faces of other people come from the tiled
+exact search (or HNSW above ``EXACT_LIMIT`` faces), and medians are taken per person.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.csgraph import connected_components
+
+from search.exact import DEFAULT_BUDGET, nearest_other_faces
+from settings import GalleryConfig, IndexConfig
+
+REASONS = {
+    "mislabelled": "mislabelled? closer to another person's photos than to its own",
+    "stranger": "mislabelled? far from every other photo of its person",
+    "duplicate": "same photo under another person, whose photos it matches",
+    "duplicate_unclear": "same photo under several people, none clearly its own",
+    "duplicate_kept": "same photo under another person; kept here, where it matches",
+    "split": "person's photos split into separate groups (review)",
+}
+DROPPED, FLAGGED = "dropped", "flagged"
+
+NEIGHBOURS = 16        # nearest faces of other people looked at per photo
+CANDIDATES = 3         # distinct other people among them whose median distance is measured
+EXACT_LIMIT = 20_000   # faces; above this the neighbours come from an HNSW graph
+HNSW_EXTRA = 48        # HNSW has no "other people only": this many more are asked for, own ones skipped
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One line of the review list: a photo, what was wrong, what was done."""
+    face: int              # row of the input
+    reason: str            # key of REASONS
+    action: str            # DROPPED or FLAGGED
+    own: float             # median distance to its person's other photos (nan: none)
+    other_person: int      # nearest other person by median distance (-1: none)
+    other: float           # that median distance (inf: none)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Per photo: how it sits among its own person's photos and among the nearest other people."""
+    own_median: np.ndarray   # nan where the person has no other photo
+    own_min: np.ndarray
+    other_person: np.ndarray  # -1 where no other person was found
+    other_median: np.ndarray  # inf where no other person was found
+
+
+def members(person_ids: np.ndarray) -> dict[int, np.ndarray]:
+    """Row indices of each person's photos."""
+    order = np.argsort(person_ids, kind="stable")
+    people, starts = np.unique(person_ids[order], return_index=True)
+    return dict(zip(people.tolist(), np.split(order, starts[1:])))
+
+
+def pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Plain L2 between every row of a and of b (float64; one person's photos at a time)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    d = np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * (a @ b.T)
+    return np.sqrt(np.maximum(d, 0.0))
+
+
+def other_neighbours(vectors: np.ndarray, person_ids: np.ndarray, k: int,
+                     budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest faces of other people per photo (-1/inf when short): exact up to EXACT_LIMIT."""
+    if len(vectors) <= EXACT_LIMIT:
+        return nearest_other_faces(vectors, person_ids, k, budget)
+    from search.index import knn, new_hnsw  # nmslib only for large galleries
+
+    index = new_hnsw(vectors, IndexConfig())
+    ids = np.full((len(vectors), k), -1, dtype=np.int64)
+    dists = np.full((len(vectors), k), np.inf)
+    rows = max(1, budget // ((k + HNSW_EXTRA) * 64))
+    for start in range(0, len(vectors), rows):
+        got, d = knn(index, vectors[start:start + rows], k + HNSW_EXTRA, threads=os.cpu_count() or 1)
+        for r in range(len(got)):
+            keep = (got[r] >= 0) & (person_ids[np.maximum(got[r], 0)] != person_ids[start + r])
+            n = min(k, int(keep.sum()))
+            ids[start + r, :n] = got[r][keep][:n]
+            dists[start + r, :n] = d[r][keep][:n]
+    return ids, dists
+
+
+def candidate_people(neighbour_ids: np.ndarray, person_ids: np.ndarray, count: int) -> list[list[int]]:
+    """Per photo, the first ``count`` distinct people among its neighbours, nearest first."""
+    out = []
+    for row in neighbour_ids:
+        seen: list[int] = []
+        for face in row[row >= 0]:
+            p = int(person_ids[face])
+            if p not in seen:
+                seen.append(p)
+                if len(seen) == count:
+                    break
+        out.append(seen)
+    return out
+
+
+def photo_stats(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> Stats:
+    """Own-person medians per person; other-person medians for the few people nearest each photo."""
+    n = len(vectors)
+    own_median = np.full(n, np.nan)
+    own_min = np.full(n, np.nan)
+    groups = members(person_ids)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        d = pairwise(vectors[rows], vectors[rows])
+        np.fill_diagonal(d, np.nan)
+        own_median[rows] = np.nanmedian(d, axis=1)
+        own_min[rows] = np.nanmin(d, axis=1)
+
+    other_person = np.full(n, -1, dtype=np.int64)
+    other_median = np.full(n, np.inf)
+    if len(groups) < 2:
+        return Stats(own_median, own_min, other_person, other_median)
+    ids, _ = other_neighbours(vectors, person_ids, min(NEIGHBOURS, n - 1), budget)
+    asked: dict[int, list[int]] = {}  # person -> photos that want their median distance to it
+    for face, people in enumerate(candidate_people(ids, person_ids, CANDIDATES)):
+        for p in people:
+            asked.setdefault(p, []).append(face)
+    for p, faces in asked.items():
+        medians = np.median(pairwise(vectors[faces], vectors[groups[p]]), axis=1)
+        for face, m in zip(faces, medians):
+            if m < other_median[face]:
+                other_median[face], other_person[face] = m, p
+    return Stats(own_median, own_min, other_person, other_median)
+
+
+def _components(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Connected groups (size >= 2) of the graph with the given edges on nodes 0..n-1."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for x in {v for pair in pairs for v in pair}:
+        groups.setdefault(find(x), []).append(x)
+    return [sorted(g) for g in groups.values()]
+
+
+def duplicate_groups(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str],
+                     near: float, budget: int = DEFAULT_BUDGET) -> list[list[int]]:
+    """Groups of photos that are one photo filed under two or more people (same bytes or vector)."""
+    pairs: list[tuple[int, int]] = []
+    by_hash: dict[str, int] = {}
+    for face, h in enumerate(hashes):
+        first = by_hash.setdefault(h, face)
+        if first != face and person_ids[first] != person_ids[face]:
+            pairs.append((first, face))
+    if len(vectors) > 1:
+        ids, dists = other_neighbours(vectors, person_ids, min(4, len(vectors) - 1), budget)
+        for face, (row, d) in enumerate(zip(ids, dists)):
+            pairs += [(face, int(j)) for j, dj in zip(row, d) if j >= 0 and dj < near]
+    groups = _components(len(vectors), pairs)
+    return [g for g in groups if len({int(person_ids[f]) for f in g}) > 1]
+
+
+def resolve_duplicates(vectors: np.ndarray, person_ids: np.ndarray, group: list[int],
+                       config: GalleryConfig) -> list[Flag]:
+    """Keep a duplicated photo only under the one person whose other photos it clearly matches.
+
+    Clear: its median distance to that person's other photos is within ``same_person`` and beats
+    every other person's by ``mislabel_margin``; a person with no other photo never matches.
+    """
+    in_group = set(group)
+    own: dict[int, float] = {}
+    for face in group:
+        rest = [r for r in np.flatnonzero(person_ids == person_ids[face]) if r not in in_group]
+        own[face] = float(np.median(pairwise(vectors[[face]], vectors[rest])[0])) if rest else np.inf
+    best = min(group, key=lambda f: (own[f], f))
+    runner_up = min((own[f] for f in group if person_ids[f] != person_ids[best]), default=np.inf)
+    clear = own[best] <= config.same_person and own[best] + config.mislabel_margin < runner_up
+    flags = []
+    for face in group:
+        rival = min((f for f in group if person_ids[f] != person_ids[face]), key=lambda f: (own[f], f))
+        args = (own[face] if np.isfinite(own[face]) else np.nan, int(person_ids[rival]), own[rival])
+        if not clear:
+            flags.append(Flag(face, "duplicate_unclear", DROPPED, *args))
+        elif face == best:
+            flags.append(Flag(face, "duplicate_kept", FLAGGED, *args))
+        else:
+            flags.append(Flag(face, "duplicate", DROPPED, *args))
+    return flags
+
+
+def odd_photos(stats: Stats, person_ids: np.ndarray, config: GalleryConfig) -> list[Flag]:
+    """Photos of people with enough photos that sit with another person, or with nobody of theirs."""
+    counts = np.bincount(person_ids) if len(person_ids) else np.zeros(0, dtype=int)
+    flags = []
+    for face in np.flatnonzero(counts[person_ids] >= config.clean_min_photos):
+        own, other = stats.own_median[face], stats.other_median[face]
+        args = (float(own), int(stats.other_person[face]), float(other))
+        if own > config.same_person and own > other + config.mislabel_margin:
+            flags.append(Flag(int(face), "mislabelled", DROPPED, *args))
+        elif stats.own_min[face] > config.stranger_distance:
+            flags.append(Flag(int(face), "stranger", DROPPED, *args,
+                              detail=f"nearest own photo {stats.own_min[face]:.3f}"))
+    return flags
+
+
+def split_people(vectors: np.ndarray, person_ids: np.ndarray, stats: Stats, config: GalleryConfig) -> list[Flag]:
+    """Every photo of a person whose photos form >= 2 groups of >= split_min_group, far apart."""
+    flags = []
+    for person, rows in members(person_ids).items():
+        if len(rows) < 2 * config.split_min_group:
+            continue
+        close = pairwise(vectors[rows], vectors[rows]) <= config.split_distance
+        _, label = connected_components(close, directed=False)
+        sizes = np.bincount(label)
+        big = np.flatnonzero(sizes >= config.split_min_group)
+        if len(big) < 2:
+            continue
+        number = {int(g): i + 1 for i, g in enumerate(big[np.argsort(-sizes[big], kind="stable")])}
+        for face, g in zip(rows, label):
+            where = f"group {number[g]} of {len(big)} ({sizes[g]} photos)" if g in number else "in no group"
+            flags.append(Flag(int(face), "split", FLAGGED, float(stats.own_median[face]),
+                              int(stats.other_person[face]), float(stats.other_median[face]), where))
+    return flags
+
+
+def _on_rows(flags: list[Flag], rows: np.ndarray) -> list[Flag]:
+    """Flags raised on a subset, renumbered to the rows of the whole input."""
+    return [dataclasses.replace(f, face=int(rows[f.face])) for f in flags]
+
+
+def _subset(stats: Stats, rows: np.ndarray) -> Stats:
+    return Stats(stats.own_median[rows], stats.own_min[rows], stats.other_person[rows], stats.other_median[rows])
+
+
+def clean(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str], config: GalleryConfig,
+          budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, list[Flag]]:
+    """Which photos stay (a boolean mask over the rows) and every flag raised, in row order.
+
+    Duplicates are settled first, so that a copy does not count as a photo of the wrong person;
+    the odd-photo rules then look at what is left, and the split rule at what the gallery keeps.
+    """
+    vectors = np.asarray(vectors)
+    person_ids = np.asarray(person_ids)
+    keep = np.ones(len(vectors), dtype=bool)
+    flags: list[Flag] = []
+    for group in duplicate_groups(vectors, person_ids, hashes, config.near_duplicate, budget):
+        flags += resolve_duplicates(vectors, person_ids, group, config)
+    keep[[f.face for f in flags if f.action == DROPPED]] = False
+
+    rest = np.flatnonzero(keep)
+    stats = photo_stats(vectors[rest], person_ids[rest], budget)
+    odd = odd_photos(stats, person_ids[rest], config)
+    flags += _on_rows(odd, rest)
+    survivors = np.ones(len(rest), dtype=bool)
+    survivors[[f.face for f in odd]] = False
+    keep[rest[~survivors]] = False
+
+    kept = rest[survivors]
+    split = split_people(vectors[kept], person_ids[kept], _subset(stats, np.flatnonzero(survivors)), config)
+    flags += _on_rows(split, kept)
+    return keep, sorted(flags, key=lambda f: (f.face, f.reason))
