@@ -68,12 +68,13 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class Stats:
-    """Per photo: how it sits among its own person's photos and among the nearest other people."""
-    own_median: np.ndarray   # nan where the person has no other photo
-    own_min: np.ndarray
-    other_person: np.ndarray  # -1 where no other person was found
-    other_median: np.ndarray  # inf where no other person was found
+class Nearest:
+    """Per photo, the other person it sits closest to: the lowest median distance to their photos."""
+    person: np.ndarray   # -1 where no other person was found
+    median: np.ndarray   # inf where no other person was found
+
+    def __getitem__(self, rows: np.ndarray) -> "Nearest":
+        return Nearest(self.person[rows], self.median[rows])
 
 
 def members(person_ids: np.ndarray) -> dict[int, np.ndarray]:
@@ -127,24 +128,13 @@ def candidate_people(neighbour_ids: np.ndarray, person_ids: np.ndarray, count: i
     return out
 
 
-def photo_stats(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> Stats:
-    """Own-person medians per person; other-person medians for the few people nearest each photo."""
+def nearest_people(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> Nearest:
+    """Median distance to each of the few people nearest a photo (by their nearest faces); the lowest wins."""
     n = len(vectors)
-    own_median = np.full(n, np.nan)
-    own_min = np.full(n, np.nan)
+    nearest = Nearest(np.full(n, -1, dtype=np.int64), np.full(n, np.inf))
     groups = members(person_ids)
-    for rows in groups.values():
-        if len(rows) < 2:
-            continue
-        d = pairwise(vectors[rows], vectors[rows])
-        np.fill_diagonal(d, np.nan)
-        own_median[rows] = np.nanmedian(d, axis=1)
-        own_min[rows] = np.nanmin(d, axis=1)
-
-    other_person = np.full(n, -1, dtype=np.int64)
-    other_median = np.full(n, np.inf)
     if len(groups) < 2:
-        return Stats(own_median, own_min, other_person, other_median)
+        return nearest
     ids, _ = other_neighbours(vectors, person_ids, min(NEIGHBOURS, n - 1), budget)
     asked: dict[int, list[int]] = {}  # person -> photos that want their median distance to it
     for face, people in enumerate(candidate_people(ids, person_ids, CANDIDATES)):
@@ -153,9 +143,9 @@ def photo_stats(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAU
     for p, faces in asked.items():
         medians = np.median(pairwise(vectors[faces], vectors[groups[p]]), axis=1)
         for face, m in zip(faces, medians):
-            if m < other_median[face]:
-                other_median[face], other_person[face] = m, p
-    return Stats(own_median, own_min, other_person, other_median)
+            if m < nearest.median[face]:
+                nearest.median[face], nearest.person[face] = m, p
+    return nearest
 
 
 def _components(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
@@ -221,48 +211,66 @@ def resolve_duplicates(vectors: np.ndarray, person_ids: np.ndarray, group: list[
     return flags
 
 
-def odd_photos(stats: Stats, person_ids: np.ndarray, config: GalleryConfig) -> list[Flag]:
-    """Photos of people with enough photos that sit with another person, or with nobody of theirs."""
-    counts = np.bincount(person_ids) if len(person_ids) else np.zeros(0, dtype=int)
+def odd_photos(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, config: GalleryConfig) -> list[Flag]:
+    """Photos of people with enough photos that sit with another person, or with nobody of theirs.
+
+    One photo at a time per person, the furthest from its person first, and the person's
+    medians taken again without it: with three photos, one wrong photo is half of what each of
+    the other two is compared with, and would otherwise take a right one with it.
+    """
     flags = []
-    for face in np.flatnonzero(counts[person_ids] >= config.clean_min_photos):
-        own, other = stats.own_median[face], stats.other_median[face]
-        args = (float(own), int(stats.other_person[face]), float(other))
-        if own > config.same_person and own > other + config.mislabel_margin:
-            flags.append(Flag(int(face), "mislabelled", DROPPED, *args))
-        elif stats.own_min[face] > config.stranger_distance:
-            flags.append(Flag(int(face), "stranger", DROPPED, *args,
-                              detail=f"nearest own photo {stats.own_min[face]:.3f}"))
+    for rows in members(person_ids).values():
+        if len(rows) < config.clean_min_photos:
+            continue
+        d = pairwise(vectors[rows], vectors[rows])
+        np.fill_diagonal(d, np.nan)
+        alive = np.ones(len(rows), dtype=bool)
+        other = nearest.median[rows]
+        while alive.sum() >= config.clean_min_photos:
+            live = np.flatnonzero(alive)
+            sub = d[np.ix_(live, live)]
+            own, nearest_own = np.nanmedian(sub, axis=1), np.nanmin(sub, axis=1)
+            mislabelled = (own > config.same_person) & (own > other[live] + config.mislabel_margin)
+            stranger = nearest_own > config.stranger_distance
+            odd = np.flatnonzero(mislabelled | stranger)
+            if not len(odd):
+                break
+            worst = odd[np.argmax(own[odd])]
+            face = int(rows[live[worst]])
+            args = (float(own[worst]), int(nearest.person[face]), float(nearest.median[face]))
+            if mislabelled[worst]:
+                flags.append(Flag(face, "mislabelled", DROPPED, *args))
+            else:
+                flags.append(Flag(face, "stranger", DROPPED, *args, detail=f"nearest own photo {nearest_own[worst]:.3f}"))
+            alive[live[worst]] = False
     return flags
 
 
-def split_people(vectors: np.ndarray, person_ids: np.ndarray, stats: Stats, config: GalleryConfig) -> list[Flag]:
+def split_people(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, config: GalleryConfig) -> list[Flag]:
     """Every photo of a person whose photos form >= 2 groups of >= split_min_group, far apart."""
     flags = []
-    for person, rows in members(person_ids).items():
+    for rows in members(person_ids).values():
         if len(rows) < 2 * config.split_min_group:
             continue
-        close = pairwise(vectors[rows], vectors[rows]) <= config.split_distance
-        _, label = connected_components(close, directed=False)
+        d = pairwise(vectors[rows], vectors[rows])
+        _, label = connected_components(d <= config.split_distance, directed=False)
+        np.fill_diagonal(d, np.nan)
+        own = np.nanmedian(d, axis=1)
         sizes = np.bincount(label)
         big = np.flatnonzero(sizes >= config.split_min_group)
         if len(big) < 2:
             continue
         number = {int(g): i + 1 for i, g in enumerate(big[np.argsort(-sizes[big], kind="stable")])}
-        for face, g in zip(rows, label):
+        for i, (face, g) in enumerate(zip(rows, label)):
             where = f"group {number[g]} of {len(big)} ({sizes[g]} photos)" if g in number else "in no group"
-            flags.append(Flag(int(face), "split", FLAGGED, float(stats.own_median[face]),
-                              int(stats.other_person[face]), float(stats.other_median[face]), where))
+            flags.append(Flag(int(face), "split", FLAGGED, float(own[i]), int(nearest.person[face]),
+                              float(nearest.median[face]), where))
     return flags
 
 
 def _on_rows(flags: list[Flag], rows: np.ndarray) -> list[Flag]:
     """Flags raised on a subset, renumbered to the rows of the whole input."""
     return [dataclasses.replace(f, face=int(rows[f.face])) for f in flags]
-
-
-def _subset(stats: Stats, rows: np.ndarray) -> Stats:
-    return Stats(stats.own_median[rows], stats.own_min[rows], stats.other_person[rows], stats.other_median[rows])
 
 
 def clean(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str], config: GalleryConfig,
@@ -281,14 +289,14 @@ def clean(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str], co
     keep[[f.face for f in flags if f.action == DROPPED]] = False
 
     rest = np.flatnonzero(keep)
-    stats = photo_stats(vectors[rest], person_ids[rest], budget)
-    odd = odd_photos(stats, person_ids[rest], config)
+    nearest = nearest_people(vectors[rest], person_ids[rest], budget)
+    odd = odd_photos(vectors[rest], person_ids[rest], nearest, config)
     flags += _on_rows(odd, rest)
     survivors = np.ones(len(rest), dtype=bool)
     survivors[[f.face for f in odd]] = False
     keep[rest[~survivors]] = False
 
     kept = rest[survivors]
-    split = split_people(vectors[kept], person_ids[kept], _subset(stats, np.flatnonzero(survivors)), config)
+    split = split_people(vectors[kept], person_ids[kept], nearest[np.flatnonzero(survivors)], config)
     flags += _on_rows(split, kept)
     return keep, sorted(flags, key=lambda f: (f.face, f.reason))

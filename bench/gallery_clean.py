@@ -1,0 +1,204 @@
+"""Gallery cleaning (gallery/clean.py) on ../shared/faces, with deliberately misfiled photos.
+
+    python -m bench.gallery_clean [--faces DIR] [--work DIR] [--trials 10] [--plants 10] [--seed 0]
+
+Every run goes through build_embeddings.build() on a tree of symlinks to the photos, so the
+embedding cache is filled once and a trial costs no embedding. First the set as it is (what
+cleaning flags there: hard photos or real label errors, to be looked at by hand), then per
+trial ``--plants`` photos misfiled in one of four ways:
+
+- moved: to a random other person; its true person keeps >= 2 photos in the gallery;
+- lookalike: to the other person whose photos it is nearest to (the hardest case);
+- absent: to a random other person, and its true person's other photos are left out (a
+  person who is not in the gallery at all);
+- copied: the same file also under a random other person.
+
+Reported per way: plants dropped (caught), other photos dropped (beyond those dropped in the
+clean set), and leave-one-out rank-1 of the real photos (each against the rest of the gallery,
+judged by its true person) with gallery.clean off and on.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import random
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import build_embeddings
+from gallery.clean import DROPPED, REASONS, nearest_people
+from gallery.demo import ROOT
+from gallery.photos import EXTENSIONS
+from gallery.store import Gallery
+from search.exact import exact_knn
+from settings import Config, load_config
+
+SHARED_FACES = ROOT.parent / "shared" / "faces"
+WAYS = ("moved", "lookalike", "absent", "copied")
+
+
+@dataclass(frozen=True)
+class Plant:
+    source: Path       # the real photo
+    person: str        # its true person (folder)
+    target: str        # the folder it is filed under
+
+
+def photos_by_person(faces: Path) -> dict[str, list[Path]]:
+    return {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in EXTENSIONS)
+            for d in sorted(faces.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+
+
+def lay_out(tree: Path, people: dict[str, list[Path]], plants: list[Plant], way: str) -> dict[str, str]:
+    """A symlink tree of the set with the plants misfiled; returns folder/file -> true person."""
+    shutil.rmtree(tree, ignore_errors=True)
+    moved = {p.source for p in plants} if way != "copied" else set()
+    absent = {p.person for p in plants} if way == "absent" else set()
+    truth = {}
+    for person, files in people.items():
+        for f in files:
+            if f in moved or (person in absent and f not in {p.source for p in plants}):
+                continue
+            (tree / person).mkdir(parents=True, exist_ok=True)
+            (tree / person / f.name).symlink_to(f)
+            truth[f"{person}/{f.name}"] = person
+    for p in plants:
+        name = f"planted-{p.person}-{p.source.name}"
+        (tree / p.target).mkdir(parents=True, exist_ok=True)
+        (tree / p.target / name).symlink_to(p.source)
+        truth[f"{p.target}/{name}"] = p.person
+    return truth
+
+
+def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: random.Random,
+                  nearest: dict[Path, str]) -> list[Plant]:
+    """``count`` photos of distinct people, each filed under a distinct other person.
+
+    Only photos that pass selection (the keys of ``nearest``) are planted: one that the quality
+    filter drops says nothing about cleaning.
+    """
+    people = {n: [f for f in files if f in nearest] for n, files in people.items()}
+    names = list(people)
+    sources = [n for n in names if len(people[n]) >= (2 if way == "absent" else 3)]
+    used: set[str] = set()
+    plants = []
+    for person in rng.sample(sources, len(sources)):
+        if len(plants) == count:
+            break
+        if person in used:
+            continue
+        photo = rng.choice(people[person])
+        if way == "lookalike":
+            target = nearest.get(photo)
+        else:
+            target = rng.choice([n for n in names if n != person and len(people[n]) >= 2])
+        if target is None or target in used or target == person:
+            continue
+        used |= {person, target}
+        plants.append(Plant(photo, person, target))
+    return plants
+
+
+def build(config: Config, tree: Path, clean: bool) -> tuple[build_embeddings.Report, Gallery]:
+    config = config.replace(gallery={"clean": clean})
+    with contextlib.redirect_stdout(io.StringIO()):
+        report = build_embeddings.build(config, tree)
+    return report, Gallery.load(config.paths.assets)
+
+
+def review_rows(config: Config) -> list[dict[str, str]]:
+    with open(config.paths.assets / build_embeddings.REVIEW_FILE, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def loo_rank1(gallery: Gallery, truth: dict[str, str], probes: dict[str, np.ndarray]) -> float:
+    """Share of probes whose nearest other gallery photo is of their true person."""
+    files = [gallery.faces[i]["file"] for i in range(len(gallery))]
+    owner = np.array([truth[f] for f in files])
+    row = {f: i for i, f in enumerate(files)}
+    names = list(probes)
+    ids, _ = exact_knn(np.array([probes[n] for n in names]), gallery.vectors, 2)
+    hits = 0
+    for name, (first, second) in zip(names, ids):
+        best = second if row.get(name) == first else first  # a probe never matches itself
+        hits += owner[best] == truth[name]
+    return hits / len(names)
+
+
+def lookalike_targets(gallery: Gallery, faces: Path) -> dict[Path, str]:
+    """Per gallery photo, the other person whose photos it is nearest to by median distance."""
+    nearest = nearest_people(gallery.vectors, gallery.person_ids)
+    folders = [gallery.people[p]["folder"] for p in range(len(gallery.people))]
+    return {faces / gallery.faces[i]["file"]: folders[nearest.person[i]]
+            for i in range(len(gallery)) if nearest.person[i] >= 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=Path, default=SHARED_FACES)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lookalike-gallery-clean"))
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--plants", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not args.faces.is_dir():
+        print(f"gallery_clean: skipped, no labelled faces at {args.faces}")
+        return 0
+    config = load_config().replace(paths={"assets": args.work / "assets"}, pool={"workers": 2})
+    people = photos_by_person(args.faces)
+
+    tree = args.work / "tree"
+    truth = lay_out(tree, people, [], "none")
+    report, base = build(config, tree, clean=True)
+    print(f"clean set: {report.photos_kept} photos of {report.people_kept} people kept")
+    for reason, n in (report.skipped + report.flagged).most_common():
+        print(f"  {n:4d}  {reason}")
+    review = review_rows(config)
+    for row in review:
+        print(f"    {row['action']} {row['file']}: {row['reason']} (own {row['own_distance']}, "
+              f"{row['nearest_other_person']} {row['distance']}) {row['detail']}")
+    base_dropped = {row["file"] for row in review if row["action"] == DROPPED}
+    _, full = build(config, tree, clean=False)
+    nearest = lookalike_targets(full, args.faces)
+
+    rng = random.Random(args.seed)
+    print(f"\n{args.trials} trials x {args.plants} plants per way")
+    print("| way | plants | caught | by reason | other photos dropped | rank-1 off | rank-1 on |")
+    print("|---|---|---|---|---|---|---|")
+    for way in WAYS:
+        planted = caught = false = 0
+        reasons: Counter = Counter()
+        rank_off, rank_on = [], []
+        for _ in range(args.trials):
+            plants = choose_plants(people, args.plants, way, rng, nearest)
+            truth = lay_out(tree, people, plants, way)
+            planted_files = {f"{p.target}/planted-{p.person}-{p.source.name}" for p in plants}
+            _, off = build(config, tree, clean=False)
+            _, on = build(config, tree, clean=True)
+            dropped = {row["file"]: row["reason"] for row in review_rows(config) if row["action"] == DROPPED}
+            planted += len(plants)
+            for f in planted_files:
+                if f in dropped:
+                    caught += 1
+                    reasons[dropped[f]] += 1
+            false += sum(1 for f in dropped if f not in planted_files and f not in base_dropped)
+            probes = {off.faces[i]["file"]: off.vectors[i] for i in range(len(off))
+                      if off.faces[i]["file"] not in planted_files}
+            rank_off.append(loo_rank1(off, truth, probes))
+            rank_on.append(loo_rank1(on, truth, probes))
+        code = {text: key for key, text in REASONS.items()}
+        by = "; ".join(f"{n} {code[r]}" for r, n in reasons.most_common())
+        print(f"| {way} | {planted} | {caught} ({caught / max(planted, 1):.0%}) | {by} | {false} | "
+              f"{np.mean(rank_off):.2%} | {np.mean(rank_on):.2%} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
