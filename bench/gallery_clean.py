@@ -1,6 +1,7 @@
 """Gallery cleaning (gallery/clean.py) on ../shared/faces, with deliberately misfiled photos.
 
-    python -m bench.gallery_clean [--faces DIR] [--work DIR] [--trials 10] [--plants 10] [--seed 0]
+    python -m bench.gallery_clean [--faces DIR] [--work DIR] [--trials 10] [--plants 10] [--seed 0] [--config FILE]
+    python -m bench.gallery_clean --scale 20000,100000     # time and memory of clean() alone
 
 Every run goes through build_embeddings.build() on a tree of symlinks to the photos, so the
 embedding cache is filled once and a trial costs no embedding. First the set as it is (what
@@ -16,6 +17,9 @@ trial ``--plants`` photos misfiled in one of four ways:
 Reported per way: plants dropped (caught), other photos dropped (beyond those dropped in the
 clean set), and leave-one-out rank-1 of the real photos (each against the rest of the gallery,
 judged by its true person) with gallery.clean off and on.
+
+--scale times gallery.clean.clean() on synthetic galleries (bench.index_scaling's model around
+the real descriptors of the set, 4 faces a person): seconds and the peak of numpy's allocations.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ import io
 import random
 import shutil
 import sys
+import time
+import tracemalloc
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 import build_embeddings
-from gallery.clean import DROPPED, REASONS, nearest_people
+from gallery.clean import DROPPED, REASONS, clean, nearest_people
 from gallery.demo import ROOT
 from gallery.photos import EXTENSIONS
 from gallery.store import Gallery
@@ -106,8 +112,8 @@ def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: rand
     return plants
 
 
-def build(config: Config, tree: Path, clean: bool) -> tuple[build_embeddings.Report, Gallery]:
-    config = config.replace(gallery={"clean": clean})
+def build(config: Config, tree: Path, cleaning: bool) -> tuple[build_embeddings.Report, Gallery]:
+    config = config.replace(gallery={"clean": cleaning})
     with contextlib.redirect_stdout(io.StringIO()):
         report = build_embeddings.build(config, tree)
     return report, Gallery.load(config.paths.assets)
@@ -119,7 +125,8 @@ def review_rows(config: Config) -> list[dict[str, str]]:
 
 
 def loo_rank1(gallery: Gallery, truth: dict[str, str], probes: dict[str, np.ndarray]) -> float:
-    """Share of probes whose nearest other gallery photo is of their true person."""
+    """Share of probes whose nearest other gallery photo is of their true person (a probe in the
+    gallery is matched against the rest of it)."""
     files = [gallery.faces[i]["file"] for i in range(len(gallery))]
     owner = np.array([truth[f] for f in files])
     row = {f: i for i, f in enumerate(files)}
@@ -140,6 +147,25 @@ def lookalike_targets(gallery: Gallery, faces: Path) -> dict[Path, str]:
             for i in range(len(gallery)) if nearest.person[i] >= 0}
 
 
+def scale(seeds: np.ndarray, sizes: list[int], config: Config) -> None:
+    """Seconds and peak traced memory of clean() on synthetic galleries of the given sizes."""
+    from bench.index_scaling import FACES_PER_PERSON, synthesize
+    print("| faces | seconds | peak numpy memory | dropped | flagged |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        vectors, _ = synthesize(seeds, n, 1, np.random.default_rng(n))
+        person_ids = np.repeat(np.arange(n // FACES_PER_PERSON + 1), FACES_PER_PERSON)[:n]
+        hashes = [str(i) for i in range(n)]
+        tracemalloc.start()
+        started = time.perf_counter()
+        keep, flags = clean(vectors, person_ids, hashes, config.gallery, config.build.memory_mb * 2**20)
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"| {n:,} | {seconds:.1f} | {peak / 2**20:.0f} MB | {int((~keep).sum())} | "
+              f"{sum(f.action != DROPPED for f in flags)} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=Path, default=SHARED_FACES)
@@ -147,16 +173,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--plants", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", type=Path, help="config file (default: config.yaml): other thresholds")
+    parser.add_argument("--scale", help="comma-separated gallery sizes: time clean() on synthetic galleries")
     args = parser.parse_args(argv)
     if not args.faces.is_dir():
         print(f"gallery_clean: skipped, no labelled faces at {args.faces}")
         return 0
-    config = load_config().replace(paths={"assets": args.work / "assets"}, pool={"workers": 2})
+    config = load_config(args.config).replace(paths={"assets": args.work / "assets"}, pool={"workers": 2})
     people = photos_by_person(args.faces)
 
     tree = args.work / "tree"
     truth = lay_out(tree, people, [], "none")
-    report, base = build(config, tree, clean=True)
+    report, base = build(config, tree, cleaning=True)
+    if args.scale:
+        scale(base.vectors, [int(x) for x in args.scale.split(",")], config)
+        return 0
     print(f"clean set: {report.photos_kept} photos of {report.people_kept} people kept")
     for reason, n in (report.skipped + report.flagged).most_common():
         print(f"  {n:4d}  {reason}")
@@ -165,23 +196,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {row['action']} {row['file']}: {row['reason']} (own {row['own_distance']}, "
               f"{row['nearest_other_person']} {row['distance']}) {row['detail']}")
     base_dropped = {row["file"] for row in review if row["action"] == DROPPED}
-    _, full = build(config, tree, clean=False)
+    _, full = build(config, tree, cleaning=False)
     nearest = lookalike_targets(full, args.faces)
 
     rng = random.Random(args.seed)
     print(f"\n{args.trials} trials x {args.plants} plants per way")
-    print("| way | plants | caught | by reason | other photos dropped | rank-1 off | rank-1 on |")
+    print("| way | plants | caught | by reason | other photos dropped | rank-1 off / on | rank-1 of the "
+          "people involved, off / on |")
     print("|---|---|---|---|---|---|---|")
     for way in WAYS:
         planted = caught = false = 0
         reasons: Counter = Counter()
-        rank_off, rank_on = [], []
+        rank_off, rank_on, near_off, near_on = [], [], [], []
         for _ in range(args.trials):
             plants = choose_plants(people, args.plants, way, rng, nearest)
             truth = lay_out(tree, people, plants, way)
             planted_files = {f"{p.target}/planted-{p.person}-{p.source.name}" for p in plants}
-            _, off = build(config, tree, clean=False)
-            _, on = build(config, tree, clean=True)
+            _, off = build(config, tree, cleaning=False)
+            _, on = build(config, tree, cleaning=True)
             dropped = {row["file"]: row["reason"] for row in review_rows(config) if row["action"] == DROPPED}
             planted += len(plants)
             for f in planted_files:
@@ -193,10 +225,15 @@ def main(argv: list[str] | None = None) -> int:
                       if off.faces[i]["file"] not in planted_files}
             rank_off.append(loo_rank1(off, truth, probes))
             rank_on.append(loo_rank1(on, truth, probes))
+            involved = {p.person for p in plants} | {p.target for p in plants}
+            mine = {f: v for f, v in probes.items() if truth[f] in involved}
+            near_off.append(loo_rank1(off, truth, mine))
+            near_on.append(loo_rank1(on, truth, mine))
         code = {text: key for key, text in REASONS.items()}
         by = "; ".join(f"{n} {code[r]}" for r, n in reasons.most_common())
         print(f"| {way} | {planted} | {caught} ({caught / max(planted, 1):.0%}) | {by} | {false} | "
-              f"{np.mean(rank_off):.2%} | {np.mean(rank_on):.2%} |", flush=True)
+              f"{np.mean(rank_off):.2%} / {np.mean(rank_on):.2%} | {np.mean(near_off):.1%} / {np.mean(near_on):.1%} |",
+              flush=True)
     return 0
 
 
