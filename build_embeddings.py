@@ -57,6 +57,7 @@ class Report:
     skipped: Counter = field(default_factory=Counter)   # reason text -> photos (cleaning's drops included)
     flagged: Counter = field(default_factory=Counter)   # reason text -> photos kept but listed for review
     review: Path | None = None                          # the review list, when cleaning ran
+    review_rows: int = 0                                # photos on it (dropped or flagged)
     seconds: float = 0.0
 
 
@@ -118,7 +119,7 @@ def clean_gallery(kept: list[Candidate], people: list, config: Config, report: "
     report.skipped.update(CLEAN_REASONS[f.reason] for f in dropped)
     report.flagged.update(CLEAN_REASONS[f.reason] for f in flags if f.action == FLAGGED)
     atomic_write(review, review_csv(flags, kept, people).encode())
-    report.review = review
+    report.review, report.review_rows = review, len(flags)
     print(f"cleaning: {len(dropped)} photos dropped, {len(flags) - len(dropped)} flagged for review -> {review}",
           flush=True)
     for f in dropped:

@@ -113,33 +113,33 @@ def other_neighbours(vectors: np.ndarray, person_ids: np.ndarray, k: int,
     return ids, dists
 
 
-def candidate_people(neighbour_ids: np.ndarray, person_ids: np.ndarray, count: int) -> list[list[int]]:
-    """Per photo, the first ``count`` distinct people among its neighbours, nearest first."""
-    out = []
-    for row in neighbour_ids:
+def neighbours(vectors: np.ndarray, person_ids: np.ndarray,
+               budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+    """The NEIGHBOURS nearest faces of other people per photo: found once, used by every rule."""
+    if len(vectors) < 2:
+        return np.full((len(vectors), 1), -1, dtype=np.int64), np.full((len(vectors), 1), np.inf)
+    return other_neighbours(vectors, person_ids, min(NEIGHBOURS, len(vectors) - 1), budget)
+
+
+def nearest_people(vectors: np.ndarray, person_ids: np.ndarray, neighbour_ids: np.ndarray,
+                   alive: np.ndarray | None = None) -> Nearest:
+    """Per alive photo, the lowest median distance to the photos of one of the CANDIDATES people
+    owning its nearest alive neighbours; dead photos (already dropped) count for nobody."""
+    n = len(vectors)
+    alive = np.ones(n, dtype=bool) if alive is None else alive
+    nearest = Nearest(np.full(n, -1, dtype=np.int64), np.full(n, np.inf))
+    groups = {p: rows[alive[rows]] for p, rows in members(person_ids).items()}
+    asked: dict[int, list[int]] = {}  # person -> photos that want their median distance to it
+    for face in np.flatnonzero(alive):
+        row = neighbour_ids[face]
+        row = row[row >= 0]
         seen: list[int] = []
-        for face in row[row >= 0]:
-            p = int(person_ids[face])
+        for p in person_ids[row[alive[row]]].tolist():
             if p not in seen:
                 seen.append(p)
-                if len(seen) == count:
+                asked.setdefault(p, []).append(int(face))
+                if len(seen) == CANDIDATES:
                     break
-        out.append(seen)
-    return out
-
-
-def nearest_people(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> Nearest:
-    """Median distance to each of the few people nearest a photo (by their nearest faces); the lowest wins."""
-    n = len(vectors)
-    nearest = Nearest(np.full(n, -1, dtype=np.int64), np.full(n, np.inf))
-    groups = members(person_ids)
-    if len(groups) < 2:
-        return nearest
-    ids, _ = other_neighbours(vectors, person_ids, min(NEIGHBOURS, n - 1), budget)
-    asked: dict[int, list[int]] = {}  # person -> photos that want their median distance to it
-    for face, people in enumerate(candidate_people(ids, person_ids, CANDIDATES)):
-        for p in people:
-            asked.setdefault(p, []).append(face)
     for p, faces in asked.items():
         medians = np.median(pairwise(vectors[faces], vectors[groups[p]]), axis=1)
         for face, m in zip(faces, medians):
@@ -166,8 +166,8 @@ def _components(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
     return [sorted(g) for g in groups.values()]
 
 
-def duplicate_groups(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str],
-                     near: float, budget: int = DEFAULT_BUDGET) -> list[list[int]]:
+def duplicate_groups(person_ids: np.ndarray, hashes: Sequence[str], neighbour_ids: np.ndarray,
+                     neighbour_dists: np.ndarray, near: float) -> list[list[int]]:
     """Groups of photos that are one photo filed under two or more people (same bytes or vector)."""
     pairs: list[tuple[int, int]] = []
     by_hash: dict[str, int] = {}
@@ -175,11 +175,9 @@ def duplicate_groups(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequen
         first = by_hash.setdefault(h, face)
         if first != face and person_ids[first] != person_ids[face]:
             pairs.append((first, face))
-    if len(vectors) > 1:
-        ids, dists = other_neighbours(vectors, person_ids, min(4, len(vectors) - 1), budget)
-        for face, (row, d) in enumerate(zip(ids, dists)):
-            pairs += [(face, int(j)) for j, dj in zip(row, d) if j >= 0 and dj < near]
-    groups = _components(len(vectors), pairs)
+    faces, cols = np.nonzero((neighbour_dists < near) & (neighbour_ids >= 0))
+    pairs += [(int(f), int(neighbour_ids[f, c])) for f, c in zip(faces, cols)]
+    groups = _components(len(person_ids), pairs)
     return [g for g in groups if len({int(person_ids[f]) for f in g}) > 1]
 
 
@@ -283,20 +281,18 @@ def clean(vectors: np.ndarray, person_ids: np.ndarray, hashes: Sequence[str], co
     vectors = np.asarray(vectors)
     person_ids = np.asarray(person_ids)
     keep = np.ones(len(vectors), dtype=bool)
+    ids, dists = neighbours(vectors, person_ids, budget)
     flags: list[Flag] = []
-    for group in duplicate_groups(vectors, person_ids, hashes, config.near_duplicate, budget):
+    for group in duplicate_groups(person_ids, hashes, ids, dists, config.near_duplicate):
         flags += resolve_duplicates(vectors, person_ids, group, config)
     keep[[f.face for f in flags if f.action == DROPPED]] = False
 
+    nearest = nearest_people(vectors, person_ids, ids, keep)
     rest = np.flatnonzero(keep)
-    nearest = nearest_people(vectors[rest], person_ids[rest], budget)
-    odd = odd_photos(vectors[rest], person_ids[rest], nearest, config)
-    flags += _on_rows(odd, rest)
-    survivors = np.ones(len(rest), dtype=bool)
-    survivors[[f.face for f in odd]] = False
-    keep[rest[~survivors]] = False
+    odd = _on_rows(odd_photos(vectors[rest], person_ids[rest], nearest[rest], config), rest)
+    flags += odd
+    keep[[f.face for f in odd]] = False
 
-    kept = rest[survivors]
-    split = split_people(vectors[kept], person_ids[kept], nearest[np.flatnonzero(survivors)], config)
-    flags += _on_rows(split, kept)
+    kept = np.flatnonzero(keep)
+    flags += _on_rows(split_people(vectors[kept], person_ids[kept], nearest[kept], config), kept)
     return keep, sorted(flags, key=lambda f: (f.face, f.reason))

@@ -147,7 +147,7 @@ def test_a_close_stranger_does_not_outvote_close_own_photos():
     centres = rng.normal(0, 1, (2, 128))
     centres[1] = centres[0] + (centres[1] - centres[0]) * 0.3 / np.linalg.norm(centres[1] - centres[0])
     vectors, person_ids = people_around(centres, [5, 5], 0.45, rng)
-    nearest = gc.nearest_people(vectors, person_ids)
+    nearest = gc.nearest_people(vectors, person_ids, gc.neighbours(vectors, person_ids)[0])
     assert np.median(nearest.median) < 0.55  # the other person is as close as one's own
     keep, flags = gc.clean(vectors, person_ids, [str(i) for i in range(len(vectors))], CONFIG)
     assert keep.all() and flags == []
@@ -186,7 +186,9 @@ def test_other_people_neighbours_are_the_brute_force_answer(monkeypatch):
 
 def test_duplicate_groups_join_copies_across_several_people():
     vectors = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 1.0], [0.0, 0.06], [1.0, 1.0]])
-    groups = gc.duplicate_groups(vectors, np.array([0, 1, 1, 2, 1]), ["a", "b", "c", "d", "c"], near=0.12)
+    person_ids = np.array([0, 1, 1, 2, 1])
+    ids, dists = gc.neighbours(vectors, person_ids)
+    groups = gc.duplicate_groups(person_ids, ["a", "b", "c", "d", "c"], ids, dists, near=0.12)
     assert groups == [[0, 1, 3]]  # the same file twice in one person (rows 2, 4) is select.py's to drop
 
 
