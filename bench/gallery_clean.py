@@ -114,7 +114,7 @@ def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: rand
 
 def build(config: Config, tree: Path, cleaning: bool) -> tuple[build_embeddings.Report, Gallery]:
     config = config.replace(gallery={"clean": cleaning})
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # no progress bars
         report = build_embeddings.build(config, tree)
     return report, Gallery.load(config.paths.assets)
 
