@@ -12,7 +12,9 @@ trial ``--plants`` photos misfiled in one of four ways:
 - lookalike: to the other person whose photos it is nearest to (the hardest case);
 - absent: to a random other person, and its true person's other photos are left out (a
   person who is not in the gallery at all);
-- copied: the same file also under a random other person.
+- copied: the same file also under a random other person;
+- namesake: two photos of a person not in the gallery, both under one random other person (the
+  split rule's case: two groups of two, flagged, not dropped).
 
 Reported per way: plants dropped (caught), other photos dropped (beyond those dropped in the
 clean set), and leave-one-out rank-1 of the real photos (each against the rest of the gallery,
@@ -47,7 +49,7 @@ from search.exact import exact_knn
 from settings import Config, load_config
 
 SHARED_FACES = ROOT.parent / "shared" / "faces"
-WAYS = ("moved", "lookalike", "absent", "copied")
+WAYS = ("moved", "lookalike", "absent", "copied", "namesake")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def lay_out(tree: Path, people: dict[str, list[Path]], plants: list[Plant], way:
     """A symlink tree of the set with the plants misfiled; returns folder/file -> true person."""
     shutil.rmtree(tree, ignore_errors=True)
     moved = {p.source for p in plants} if way != "copied" else set()
-    absent = {p.person for p in plants} if way == "absent" else set()
+    absent = {p.person for p in plants} if way in ("absent", "namesake") else set()
     truth = {}
     for person, files in people.items():
         for f in files:
@@ -92,11 +94,11 @@ def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: rand
     """
     people = {n: [f for f in files if f in nearest] for n, files in people.items()}
     names = list(people)
-    sources = [n for n in names if len(people[n]) >= (2 if way == "absent" else 3)]
+    sources = [n for n in names if len(people[n]) >= (2 if way in ("absent", "namesake") else 3)]
     used: set[str] = set()
     plants = []
     for person in rng.sample(sources, len(sources)):
-        if len(plants) == count:
+        if len(plants) >= count:
             break
         if person in used:
             continue
@@ -108,7 +110,10 @@ def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: rand
         if target is None or target in used or target == person:
             continue
         used |= {person, target}
-        plants.append(Plant(photo, person, target))
+        if way == "namesake":  # two of the person's photos, under one target
+            plants += [Plant(f, person, target) for f in rng.sample(people[person], 2)]
+        else:
+            plants.append(Plant(photo, person, target))
     return plants
 
 
@@ -202,11 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(args.seed)
     print(f"\n{args.trials} trials x {args.plants} plants per way")
-    print("| way | plants | caught | by reason | other photos dropped | rank-1 off / on | rank-1 of the "
-          "people involved, off / on |")
-    print("|---|---|---|---|---|---|---|")
+    print("| way | plants | caught (dropped) | by reason | flagged for review | other photos dropped | "
+          "rank-1 off / on | rank-1 of the people involved, off / on |")
+    print("|---|---|---|---|---|---|---|---|")
     for way in WAYS:
-        planted = caught = false = 0
+        planted = caught = false = flagged = 0
         reasons: Counter = Counter()
         rank_off, rank_on, near_off, near_on = [], [], [], []
         for _ in range(args.trials):
@@ -215,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             planted_files = {f"{p.target}/planted-{p.person}-{p.source.name}" for p in plants}
             _, off = build(config, tree, cleaning=False)
             _, on = build(config, tree, cleaning=True)
-            dropped = {row["file"]: row["reason"] for row in review_rows(config) if row["action"] == DROPPED}
+            rows = review_rows(config)
+            dropped = {row["file"]: row["reason"] for row in rows if row["action"] == DROPPED}
+            flagged += sum(1 for row in rows if row["action"] != DROPPED and row["file"] in planted_files)
             planted += len(plants)
             for f in planted_files:
                 if f in dropped:
@@ -232,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             near_on.append(loo_rank1(on, truth, mine))
         code = {text: key for key, text in REASONS.items()}
         by = "; ".join(f"{n} {code[r]}" for r, n in reasons.most_common())
-        print(f"| {way} | {planted} | {caught} ({caught / max(planted, 1):.0%}) | {by} | {false} | "
+        print(f"| {way} | {planted} | {caught} ({caught / max(planted, 1):.0%}) | {by} | {flagged} | {false} | "
               f"{np.mean(rank_off):.2%} / {np.mean(rank_on):.2%} | {np.mean(near_off):.1%} / {np.mean(near_on):.1%} |",
               flush=True)
     return 0
