@@ -215,6 +215,11 @@ def odd_photos(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, co
     One photo at a time per person, the furthest from its person first, and the person's
     medians taken again without it: with three photos, one wrong photo is half of what each of
     the other two is compared with, and would otherwise take a right one with it.
+
+    In a person whose photos form two groups (see split_people) the person's median says
+    nothing (half of everyone's comparisons are with the other group), so a photo of a group
+    goes only if it is nearer another person than its own group: that group is someone else in
+    the gallery. Otherwise which group is the person is for a human (flagged as a split).
     """
     flags = []
     for rows in members(person_ids).values():
@@ -230,6 +235,13 @@ def odd_photos(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, co
             own, nearest_own = np.nanmedian(sub, axis=1), np.nanmin(sub, axis=1)
             mislabelled = (own > config.same_person) & (own > other[live] + config.mislabel_margin)
             stranger = nearest_own > config.stranger_distance
+            label, big = groups_of(sub, config)
+            if len(big) >= 2:
+                in_group = np.isin(label, big)
+                mates = np.array([np.nanmedian(sub[i, label == label[i]]) if in_group[i] else np.nan
+                                  for i in range(len(live))])
+                mislabelled &= ~in_group | (other[live] < mates)
+                stranger &= ~in_group
             odd = np.flatnonzero(mislabelled | stranger)
             if not len(odd):
                 break
@@ -244,6 +256,14 @@ def odd_photos(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, co
     return flags
 
 
+def groups_of(d: np.ndarray, config: GalleryConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Group label per photo (linked by distances <= split_distance) and the labels of groups with
+    >= split_min_group photos; ``d`` is one person's distance matrix (its diagonal is ignored)."""
+    _, label = connected_components(np.nan_to_num(d, nan=np.inf) <= config.split_distance, directed=False)
+    sizes = np.bincount(label)
+    return label, np.flatnonzero(sizes >= config.split_min_group)
+
+
 def split_people(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, config: GalleryConfig) -> list[Flag]:
     """Every photo of a person whose photos form >= 2 groups of >= split_min_group, far apart."""
     flags = []
@@ -251,11 +271,10 @@ def split_people(vectors: np.ndarray, person_ids: np.ndarray, nearest: Nearest, 
         if len(rows) < 2 * config.split_min_group:
             continue
         d = pairwise(vectors[rows], vectors[rows])
-        _, label = connected_components(d <= config.split_distance, directed=False)
         np.fill_diagonal(d, np.nan)
         own = np.nanmedian(d, axis=1)
+        label, big = groups_of(d, config)
         sizes = np.bincount(label)
-        big = np.flatnonzero(sizes >= config.split_min_group)
         if len(big) < 2:
             continue
         number = {int(g): i + 1 for i, g in enumerate(big[np.argsort(-sizes[big], kind="stable")])}
