@@ -124,6 +124,15 @@ def test_a_person_who_is_two_people_is_flagged_not_dropped(faces):
     assert all(f.reason == "split" for f in flagged.values())
 
 
+def test_a_group_that_is_someone_else_in_the_gallery_goes(faces):
+    """Three Obama photos filed with two of Biden's, while Barack Obama has a folder of his own."""
+    people = {"Namesake": ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "biden_mirror.jpg"],
+              "Barack Obama": ["obama_partial_face.jpg", "obama_partial_face2.jpg"]}
+    dropped, flagged, _, _ = run(faces, people)
+    assert dropped == {("Namesake", name): "mislabelled" for name in ("obama.jpg", "obama2.jpg", "obama3.jpg")}
+    assert flagged == {}
+
+
 def test_cleaning_thresholds_come_from_the_config(faces):
     """With the margin raised past any real distance, the planted Biden photo stays."""
     people = {"Barack Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden_mirror.jpg"], "Joe Biden": ["biden.jpg"]}
@@ -166,6 +175,25 @@ def test_one_wrong_photo_among_three_does_not_take_a_right_one_with_it():
     assert naive > CONFIG.same_person and naive > lookalike + CONFIG.mislabel_margin  # one pass would drop row 0
     keep, flags = gc.clean(vectors, person_ids, [str(i) for i in range(len(vectors))], CONFIG)
     assert [(f.face, f.reason) for f in flags] == [(2, "mislabelled")] and keep.sum() == len(vectors) - 1
+
+
+def test_two_groups_in_one_person_neither_elsewhere_are_flagged_not_dropped():
+    """Two photos of someone not in the gallery filed with two of the person's own: half of every
+    photo's comparisons are with the other pair, so the person's medians cannot say which pair is
+    wrong; both pairs stay and the person is flagged."""
+    rng = np.random.default_rng(4)
+    axes = np.linalg.qr(rng.normal(size=(128, 3)))[0].T
+    centres = np.array([np.zeros(128), 0.8 * axes[0], 0.5 * axes[1], 0.8 * axes[0] + 0.5 * axes[2]])
+    vectors, person_ids = people_around(centres, [2, 2, 3, 3], 0.4, rng)
+    person_ids[person_ids == 1] = 0  # the absent person's pair, filed under person 0
+    rows = np.flatnonzero(person_ids == 0)
+    d = np.linalg.norm(vectors[rows][:, None] - vectors[rows][None], axis=-1)
+    own = np.array([np.median(np.delete(r, i)) for i, r in enumerate(d)])
+    nearest = gc.nearest_people(vectors, person_ids, gc.neighbours(vectors, person_ids)[0])
+    assert np.all(own > np.maximum(CONFIG.same_person, nearest.median[rows] + CONFIG.mislabel_margin))  # medians alone would drop
+    keep, flags = gc.clean(vectors, person_ids, [str(i) for i in range(len(vectors))], CONFIG)
+    assert keep.all()
+    assert [(f.face, f.reason, f.action) for f in flags] == [(int(r), "split", gc.FLAGGED) for r in rows]
 
 
 def test_other_people_neighbours_are_the_brute_force_answer(monkeypatch):
