@@ -17,7 +17,7 @@ with its own person's other photos and with the people nearest to it:
 - ``split``: a person whose photos fall into two or more groups of >= ``split_min_group`` with
   every distance between groups above ``split_distance``: two namesakes, or one person filed
   twice. Flagged for a human only: which group is the right one is a fact about the world,
-  not about distances.
+  not about distances (a group nearer another person than to itself is dropped as mislabelled).
 
 Only people with >= ``clean_min_photos`` photos are judged for the first two rules: with fewer
 there is no majority that says which photo is the odd one. Thresholds were chosen on
