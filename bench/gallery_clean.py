@@ -136,6 +136,8 @@ def loo_rank1(gallery: Gallery, truth: dict[str, str], probes: dict[str, np.ndar
     owner = np.array([f.split("/")[0] for f in files])  # the folder: the name the bot would give
     row = {f: i for i, f in enumerate(files)}
     names = list(probes)
+    if not names or len(gallery) < 2:
+        return float("nan")
     ids, _ = exact_knn(np.array([probes[n] for n in names]), gallery.vectors, 2)
     hits = 0
     for name, (first, second) in zip(names, ids):

@@ -266,3 +266,24 @@ def test_a_rerun_embeds_nothing_and_cleaning_can_be_switched_off(planted, tmp_pa
     assert done.returncode == 0 and "0 to embed" in done.stdout and "cleaning" not in done.stdout
     assert "kept 5 photos" in done.stdout and not (root / "assets" / "gallery_review.csv").exists()
     assert run_script("build_embeddings.py", "--config", cfg).returncode == 0
+
+
+def test_the_cleaning_benchmark_runs_on_a_small_labelled_set(images, tmp_path, capsys):
+    from bench import gallery_clean
+    faces = tmp_path / "faces"
+    data = variants(images)
+    for person, names in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg"],
+                          "Joe_Biden": ["biden.jpg", "biden_mirror.jpg"]}.items():
+        (faces / person).mkdir(parents=True)
+        for name in names:
+            (faces / person / name).write_bytes(data[name])
+    assert gallery_clean.main(["--faces", str(faces), "--work", str(tmp_path / "work"), "--trials", "1",
+                               "--plants", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "clean set: 6 photos of 2 people kept" in out
+    moved = next(line for line in out.splitlines() if line.startswith("| moved |"))
+    assert moved.startswith("| moved | 1 | 1 (100%) | 1 mislabelled | 0 | 0 |")
+    copied = next(line for line in out.splitlines() if line.startswith("| copied |"))
+    assert copied.startswith("| copied | 1 | 1 (100%) | 1 duplicate | 0 | 0 |")
+    assert gallery_clean.main(["--faces", str(tmp_path / "absent")]) == 0
+    assert "gallery_clean: skipped" in capsys.readouterr().out
