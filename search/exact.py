@@ -91,16 +91,6 @@ def _refine(queries: np.ndarray, base: np.ndarray, cand: np.ndarray, k: int,
     return ids, dists
 
 
-def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
-              budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and plain L2 distances of the k nearest base rows for every query."""
-    queries = np.atleast_2d(queries)
-    k = min(k, len(base))
-    cand = _candidates(np.ascontiguousarray(queries, dtype=np.float32), np.ascontiguousarray(base, dtype=np.float32),
-                       min(len(base), k + EXTRA), budget)
-    return _refine(queries, base, cand, k, budget)  # the caller's values, not their float32 copies
-
-
 def nearest_other_faces(vectors: np.ndarray, person_ids: np.ndarray, k: int,
                         budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
     """Indices and plain L2 distances of the k nearest rows of other people, per row (-1/inf when short)."""
@@ -115,6 +105,23 @@ def nearest_other_faces(vectors: np.ndarray, person_ids: np.ndarray, k: int,
     return _refine(vectors, vectors, cand, k, budget)
 
 
+def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
+              budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and plain L2 distances of the k nearest base rows for every query."""
+    queries = np.atleast_2d(queries)
+    k = min(k, len(base))
+    cand = _candidates(np.ascontiguousarray(queries, dtype=np.float32), np.ascontiguousarray(base, dtype=np.float32),
+                       min(len(base), k + EXTRA), budget)
+    return _refine(queries, base, cand, k, budget)  # the caller's values, not their float32 copies
+
+
 def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET) -> np.ndarray:
     """For each row, the plain L2 distance to the nearest row of another person (inf if none)."""
-    return nearest_other_faces(vectors, person_ids, 1, budget)[1][:, 0]
+    person_ids = np.asarray(person_ids)
+
+    def same_person(rows: slice, cols: slice) -> np.ndarray:
+        return person_ids[rows, None] == person_ids[None, cols]
+
+    v32 = np.ascontiguousarray(vectors, dtype=np.float32)
+    cand = _candidates(v32, v32, min(len(vectors), 1 + EXTRA), budget, same_person)
+    return _refine(vectors, vectors, cand, 1, budget)[1][:, 0]
