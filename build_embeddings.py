@@ -102,6 +102,10 @@ def review_csv(flags: list[Flag], kept: list[Candidate], people: list) -> str:
     return out.getvalue()
 
 
+def _photos(n: int) -> str:
+    return f"{n} photo" if n == 1 else f"{n} photos"
+
+
 def _number(x: float) -> str:
     return f"{x:.3f}" if np.isfinite(x) else ""
 
@@ -120,13 +124,13 @@ def clean_gallery(kept: list[Candidate], people: list, config: Config, report: "
     report.flagged.update(CLEAN_REASONS[f.reason] for f in flags if f.action == FLAGGED)
     atomic_write(review, review_csv(flags, kept, people).encode())
     report.review, report.review_rows = review, len(flags)
-    print(f"cleaning: {len(dropped)} photos dropped, {len(flags) - len(dropped)} flagged for review -> {review}",
-          flush=True)
+    print(f"cleaning: {_photos(len(dropped))} dropped, {_photos(len(flags) - len(dropped))} flagged for review "
+          f"-> {review}", flush=True)
     for f in dropped:
         cand = kept[f.face]
-        other = f" (own {_number(f.own) or '-'}; {people[f.other_person].name} {_number(f.other) or '-'})" \
-            if f.other_person >= 0 else ""
-        print(f"  dropped {people[cand.person].folder}/{cand.file.name}: {CLEAN_REASONS[f.reason]}{other}")
+        other = f"; {people[f.other_person].name} {_number(f.other) or '-'}" if f.other_person >= 0 else ""
+        print(f"  dropped {people[cand.person].folder}/{cand.file.name}: {CLEAN_REASONS[f.reason]} "
+              f"(own {_number(f.own) or '-'}{other})")
     return [c for c, k in zip(kept, keep) if k]
 
 

@@ -240,7 +240,7 @@ def planted(tmp_path_factory, images):
 
 def test_build_drops_the_planted_photo_and_lists_it_for_review(planted):
     root, _, out = planted
-    assert "cleaning: 1 photos dropped, 0 flagged for review" in out
+    assert "cleaning: 1 photo dropped, 0 photos flagged for review" in out
     assert "dropped Barack Obama/biden_mirror.jpg: mislabelled?" in out and "; Joe Biden 0.1" in out
     assert "kept 4 photos of 2 people" in out
     assert "skipped     1  mislabelled? closer to another person's photos than to its own" in out
@@ -259,7 +259,7 @@ def test_build_drops_the_planted_photo_and_lists_it_for_review(planted):
 def test_a_rerun_embeds_nothing_and_cleaning_can_be_switched_off(planted, tmp_path):
     root, cfg, _ = planted
     again = run_script("build_embeddings.py", "--config", cfg)
-    assert again.returncode == 0 and "0 to embed" in again.stdout and "1 photos dropped" in again.stdout
+    assert again.returncode == 0 and "0 to embed" in again.stdout and "1 photo dropped" in again.stdout
     off = write_config(tmp_path / "off.yaml", paths={"photos": root / "photos", "assets": root / "assets"},
                        pool={"workers": 2}, gallery={"clean": False})
     done = run_script("build_embeddings.py", "--config", off)
