@@ -6,9 +6,10 @@
 
 Reads DIR/<Person Name>/*.{jpg,jpeg,png,webp} (+ optional info.json), keeps
 photos with exactly one clear face, and writes embeddings, people metadata and
-one thumbnail per kept photo. Then the gallery is cleaned (gallery/clean.py, `gallery.clean`):
-likely mislabelled photos and copies of one photo under several people are dropped, and they and
-people whose photos split into two groups are listed in assets/gallery_review.csv. Results are committed to the embedding cache
+one thumbnail per kept photo. Before that the selection is cleaned (gallery/clean.py,
+`gallery.clean`): likely mislabelled photos and copies of one photo under several people are
+dropped, and they and people whose photos split into two groups are listed in
+assets/gallery_review.csv. Results are committed to the embedding cache
 every build.batch_size photos, so an interrupted run resumes where it stopped
 and a re-run only embeds photos not seen before. --dask runs the embedding on a
 Dask cluster (docs/scale.md); the photos must be at the same path on every worker.
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from gallery.cache import EmbedCache, Entry
 from gallery.clean import DROPPED, FLAGGED, REASONS as CLEAN_REASONS, Flag, clean
-from gallery.photos import content_hash, scan
+from gallery.photos import PersonPhotos, content_hash, scan
 from gallery.select import REASONS, Candidate, select
 from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
 from settings import Config, load_config
@@ -85,7 +86,7 @@ REVIEW_FILE = "gallery_review.csv"
 REVIEW_COLUMNS = ["person", "file", "reason", "own_distance", "nearest_other_person", "distance", "action", "detail"]
 
 
-def review_csv(flags: list[Flag], kept: list[Candidate], people: list) -> str:
+def review_csv(flags: list[Flag], kept: list[Candidate], people: list[PersonPhotos]) -> str:
     """The review list: one row per flagged photo, what was wrong and what was done.
 
     own_distance is the photo's median distance to its person's other photos; distance is its
@@ -110,7 +111,8 @@ def _number(x: float) -> str:
     return f"{x:.3f}" if np.isfinite(x) else ""
 
 
-def clean_gallery(kept: list[Candidate], people: list, config: Config, report: "Report") -> list[Candidate]:
+def clean_gallery(kept: list[Candidate], people: list[PersonPhotos], config: Config,
+                  report: Report) -> list[Candidate]:
     """Run gallery/clean.py over the selection: print and count what goes, write the review list."""
     review = config.paths.assets / REVIEW_FILE
     if not config.gallery.clean:
