@@ -6,7 +6,10 @@
 
 Reads DIR/<Person Name>/*.{jpg,jpeg,png,webp} (+ optional info.json), keeps
 photos with exactly one clear face, and writes embeddings, people metadata and
-one thumbnail per kept photo. Results are committed to the embedding cache
+one thumbnail per kept photo. Before that the selection is cleaned (gallery/clean.py,
+`gallery.clean`): likely mislabelled photos and copies of one photo under several people are
+dropped, and they and people whose photos split into two groups are listed in
+assets/gallery_review.csv. Results are committed to the embedding cache
 every build.batch_size photos, so an interrupted run resumes where it stopped
 and a re-run only embeds photos not seen before. --dask runs the embedding on a
 Dask cluster (docs/scale.md); the photos must be at the same path on every worker.
@@ -14,6 +17,8 @@ Dask cluster (docs/scale.md); the photos must be at the same path on every worke
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 import time
 from collections import Counter
@@ -24,7 +29,8 @@ import numpy as np
 from tqdm import tqdm
 
 from gallery.cache import EmbedCache, Entry
-from gallery.photos import content_hash, scan
+from gallery.clean import DROPPED, FLAGGED, REASONS as CLEAN_REASONS, Flag, clean
+from gallery.photos import PersonPhotos, content_hash, scan
 from gallery.select import REASONS, Candidate, select
 from gallery.store import THUMBS, Gallery, atomic_write, thumbnail_name
 from settings import Config, load_config
@@ -50,7 +56,10 @@ class Report:
     photos: int = 0
     people_kept: int = 0
     photos_kept: int = 0
-    skipped: Counter = field(default_factory=Counter)   # reason text -> photos
+    skipped: Counter = field(default_factory=Counter)   # reason text -> photos (cleaning's drops included)
+    flagged: Counter = field(default_factory=Counter)   # reason text -> photos kept but listed for review
+    review: Path | None = None                          # the review list, when cleaning ran
+    review_rows: int = 0                                # photos on it (dropped or flagged)
     seconds: float = 0.0
 
 
@@ -78,6 +87,60 @@ def missing(files: list[tuple[int, Path]], hashes: dict[Path, str], cache: Embed
                 or (entry.faces == 1 and not (assets / thumbnail_name(h)).is_file())):
             todo.setdefault(h, f)
     return todo
+
+
+REVIEW_FILE = "gallery_review.csv"
+REVIEW_COLUMNS = ["person", "file", "reason", "own_distance", "nearest_other_person", "distance", "action", "detail"]
+
+
+def review_csv(flags: list[Flag], kept: list[Candidate], people: list[PersonPhotos]) -> str:
+    """The review list: one row per flagged photo, what was wrong and what was done.
+
+    own_distance is the photo's median distance to its person's other photos; distance is its
+    median distance to nearest_other_person's photos (for copies: that copy's own median there).
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REVIEW_COLUMNS)
+    for f in flags:
+        cand = kept[f.face]
+        other = people[f.other_person].name if f.other_person >= 0 else ""
+        writer.writerow([people[cand.person].name, f"{people[cand.person].folder}/{cand.file.name}",
+                         CLEAN_REASONS[f.reason], _number(f.own), other, _number(f.other), f.action, f.detail])
+    return out.getvalue()
+
+
+def _photos(n: int) -> str:
+    return f"{n} photo" if n == 1 else f"{n} photos"
+
+
+def _number(x: float) -> str:
+    return f"{x:.3f}" if np.isfinite(x) else ""
+
+
+def clean_gallery(kept: list[Candidate], people: list[PersonPhotos], config: Config,
+                  report: Report) -> list[Candidate]:
+    """Run gallery/clean.py over the selection: print and count what goes, write the review list."""
+    review = config.paths.assets / REVIEW_FILE
+    if not config.gallery.clean:
+        review.unlink(missing_ok=True)  # a stale list would describe another gallery
+        return kept
+    keep, flags = clean(np.array([c.entry.vector for c in kept], dtype=np.float32),
+                        np.array([c.person for c in kept], dtype=np.int64), [c.hash for c in kept],
+                        config.gallery, config.build.memory_mb * 2**20)
+    dropped = [f for f in flags if f.action == DROPPED]
+    report.skipped.update(CLEAN_REASONS[f.reason] for f in dropped)
+    report.flagged.update(CLEAN_REASONS[f.reason] for f in flags if f.action == FLAGGED)
+    atomic_write(review, review_csv(flags, kept, people).encode())
+    report.review, report.review_rows = review, len(flags)
+    print(f"cleaning: {_photos(len(dropped))} dropped, {_photos(len(flags) - len(dropped))} flagged for review "
+          f"-> {review}", flush=True)
+    for f in dropped:
+        cand = kept[f.face]
+        other = f"; {people[f.other_person].name} {_number(f.other) or '-'}" if f.other_person >= 0 else ""
+        print(f"  dropped {people[cand.person].folder}/{cand.file.name}: {CLEAN_REASONS[f.reason]} "
+              f"(own {_number(f.own) or '-'}{other})")
+    return [c for c, k in zip(kept, keep) if k]
 
 
 class BuildError(Exception):
@@ -127,6 +190,10 @@ def build(config: Config, photos: Path, workers: int | None = None, jitters: int
                     skipped=Counter({REASONS[r]: n for r, n in skipped.items()}))
     if not kept:
         raise BuildError("no photo passed the quality filter; nothing written", 1)
+    kept = clean_gallery(kept, people, config, report)
+    report.photos_kept = len(kept)
+    if not kept:
+        raise BuildError("cleaning dropped every photo; nothing written", 1)
 
     # People without a kept photo drop out; ids are renumbered densely.
     used = sorted({c.person for c in kept})
@@ -163,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
           f"-> {config.paths.assets}")
     for reason, count in report.skipped.most_common():
         print(f"  skipped {count:5d}  {reason}")
+    for reason, count in report.flagged.most_common():
+        print(f"  flagged {count:5d}  {reason}")
+    if report.review:
+        print(f"  review list: {report.review}")
     dropped = report.people - report.people_kept
     if dropped:
         print(f"  {dropped} people had no usable photo and are not in the gallery")

@@ -44,6 +44,8 @@ def summary_lines(asked: int, scraped: Summary, report: build_embeddings.Report,
         f"skipped photos: {reasons}",
         f"time: {_duration(total)} ({steps})",
     ]
+    if report.review_rows:
+        lines.append(f"to review: {report.review_rows} photos dropped or flagged by cleaning, listed in {report.review}")
     if scraped.stopped:
         lines.append(f"stopped early: {scraped.stopped}")
     if retryable(scraped):

@@ -22,7 +22,7 @@ REASONS = {
     "several_faces": "more than one face",
     "small_face": "face too small (eye distance)",
     "tilted": "head tilted too much (roll)",
-    "duplicate_file": "same file twice",
+    "duplicate_file": "same file twice in one person",
     "near_duplicate": "near-duplicate of a kept photo",
     "failed": "worker failure or time-out",
 }
@@ -55,11 +55,12 @@ def select(candidates: list[Candidate], config: GalleryConfig) -> tuple[list[Can
     """Kept candidates (input order) and a count of skipped photos per reason."""
     kept: list[Candidate] = []
     skipped: Counter = Counter()
-    seen_hashes: set[str] = set()
+    # Per person: the same file under two people is gallery/clean.py's to settle (which one is right).
+    seen_hashes: set[tuple[int, str]] = set()
     kept_vectors: dict[int, list[np.ndarray]] = {}
     for cand in candidates:
         reason = rejection(cand.entry, config)
-        if reason is None and cand.hash in seen_hashes:
+        if reason is None and (cand.person, cand.hash) in seen_hashes:
             reason = "duplicate_file"
         if reason is None:
             mine = kept_vectors.setdefault(cand.person, [])
@@ -68,7 +69,7 @@ def select(candidates: list[Candidate], config: GalleryConfig) -> tuple[list[Can
         if reason:
             skipped[reason] += 1
             continue
-        seen_hashes.add(cand.hash)
+        seen_hashes.add((cand.person, cand.hash))
         kept_vectors[cand.person].append(cand.entry.vector)
         kept.append(cand)
     return kept, skipped

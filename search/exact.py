@@ -91,6 +91,20 @@ def _refine(queries: np.ndarray, base: np.ndarray, cand: np.ndarray, k: int,
     return ids, dists
 
 
+def nearest_other_faces(vectors: np.ndarray, person_ids: np.ndarray, k: int,
+                        budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and plain L2 distances of the k nearest rows of other people, per row (-1/inf when short)."""
+    person_ids = np.asarray(person_ids)
+
+    def same_person(rows: slice, cols: slice) -> np.ndarray:
+        return person_ids[rows, None] == person_ids[None, cols]
+
+    k = max(1, min(k, len(vectors)))
+    v32 = np.ascontiguousarray(vectors, dtype=np.float32)
+    cand = _candidates(v32, v32, min(len(vectors), k + EXTRA), budget, same_person)
+    return _refine(vectors, vectors, cand, k, budget)
+
+
 def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
               budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
     """Indices and plain L2 distances of the k nearest base rows for every query."""

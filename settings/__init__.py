@@ -63,6 +63,14 @@ class GalleryConfig:
     max_roll: float = 25.0
     near_duplicate: float = 0.12
     thumbnail_size: int = 512
+    # Cleaning after selection (gallery/clean.py); thresholds measured on ../shared/faces.
+    clean: bool = True
+    clean_min_photos: int = 3        # people with fewer photos are not judged: no majority to compare with
+    same_person: float = 0.6         # dlib's same-person distance: a photo further from its own (median) may go
+    mislabel_margin: float = 0.10    # ... if also this much further than from the nearest other person (median)
+    stranger_distance: float = 0.65  # no own photo this close: the true person is not in the gallery
+    split_distance: float = 0.6      # groups of a person's photos further apart than this are flagged
+    split_min_group: int = 2
 
 
 @dataclass(frozen=True)
