@@ -62,7 +62,8 @@ bench: install
 	$(PY) -m bench.pool_scaling --baseline --descriptors dlib,onnx
 	$(PY) -m bench.index_scaling --sizes 10000,100000
 	$(PY) -m bench.bot_e2e
-	$(PY) -m bench.quality
+	$(PY) -m bench.quality --splits 10 --plant 10
+	$(PY) -m bench.gallery_clean --trials 3 --plants 10
 	$(PY) -m bench.build_scaling --sizes 100000 --photos 48
 	$(PY) -m bench.card
 
