@@ -25,7 +25,7 @@ class Paths:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    detect_size: int = 800
+    detect_size: int = 640
     second_pass: bool = True      # False: the old rule, one upsample only when pass 1 found nothing
     small_face_px: int = 40       # the second pass looks for faces down to this width (original px)
     second_pass_max_pixels: int = 12_000_000  # pixels HOG scans in the second pass (upsample included)

@@ -76,6 +76,13 @@ def test_heads_at_different_heights_stay_in_one_row():
     assert reading_order(row) == [1, 2, 0]
 
 
+def test_a_tall_and_a_short_person_side_by_side_are_one_row():
+    # Obama beside a taller Biden photo: Obama's face is larger and lower, its centre just
+    # below Biden's box; a reader still sees two faces side by side.
+    boxes = [(1139, 117, 1298, 275), (357, 143, 630, 416)]
+    assert reading_order(boxes) == [1, 0]
+
+
 def test_a_large_face_does_not_pull_two_rows_of_small_faces_together():
     big = (0, 0, 300, 300)
     top = [(400, 40, 440, 80), (500, 40, 540, 80)]

@@ -17,6 +17,7 @@ Box = tuple[float, float, float, float]  # left, top, right, bottom in original 
 
 HOG_WINDOW_PX = 80    # dlib's frontal detector: the smallest face it reports is about this wide
 NEXT_SCALE_GAIN = 1.2  # a pass 2 less than one pyramid step (6/5) finer than pass 1 sees nothing new
+ROW_SLACK = 0.25       # reading order: a face's height, grown by this share each way, spans its row
 MAX_SCALE = 2.0        # one dlib upsample of a copy at half the pass-2 scale, no further
 
 
@@ -78,14 +79,19 @@ def reading_order(boxes: list[Box]) -> list[int]:
     """Indices of ``boxes`` in reading order: rows top to bottom, left to right within a row.
 
     A face joins a row when its vertical centre lies within the height of a face of that row and
-    that face's centre within its own: heads at different heights along a row stay together, while
-    two rows of small faces beside a large face do not merge through it.
+    that face's centre within its own, each height grown by a quarter on both sides: heads at
+    different heights along a row stay together (a tall and a short person side by side too),
+    while two rows of small faces beside a large face do not merge through it.
     """
     def centre_y(i: int) -> float:
         return (boxes[i][1] + boxes[i][3]) / 2
 
+    def within(i: int, j: int) -> bool:  # i's centre inside j's height, grown by ROW_SLACK on each side
+        slack = ROW_SLACK * (boxes[j][3] - boxes[j][1])
+        return boxes[j][1] - slack <= centre_y(i) <= boxes[j][3] + slack
+
     def same_row(i: int, j: int) -> bool:
-        return boxes[j][1] <= centre_y(i) <= boxes[j][3] and boxes[i][1] <= centre_y(j) <= boxes[i][3]
+        return within(i, j) and within(j, i)
 
     rows: list[list[int]] = []
     for i in sorted(range(len(boxes)), key=centre_y):
