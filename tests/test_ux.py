@@ -148,6 +148,26 @@ async def test_a_group_photo_has_a_card_button_per_face(crowd_config, photo, ima
         assert len(fake.calls("getFile")) == 2  # the photo was fetched again, never kept
 
 
+async def test_below_the_strong_match_floor_the_bot_says_so_and_still_answers(crowd_config, photo, images, tmp_path):
+    """The floor through the real bot: a one-face card and a group picture both say it first."""
+    from settings import load_config
+    crowd = load_config(crowd_config)
+    weak = write_config(tmp_path / "weak.yaml", paths={"photos": crowd.paths.photos, "assets": crowd.paths.assets},
+                        pool={"workers": 2}, gallery={"clean": False}, similarity={"strong_match": 1.0})
+    group = jpeg(side_by_side(Image.open(images / "obama2.jpg"), Image.open(images / "biden.jpg")))
+    async with running_bot(weak) as (fake, runner):
+        one = fake.send_photo(3010, photo("obama2.jpg"))
+        await answers(fake, 1, 3010)
+        reply = only_answer(fake, 3010, one)
+        assert reply.text.startswith("🤷 No strong lookalike in the gallery for you. The nearest is <b>")
+        assert card_of(reply).size == CARD  # the nearest one is still shown, on the card
+        two = fake.send_photo(3011, group)
+        await answers(fake, 1, 3011)
+        lines = only_answer(fake, 3011, two).text.split("\n")
+        assert lines[0] == "I found 2 faces:"
+        assert all(line.startswith(f"{n}. no strong lookalike; nearest <b>") for n, line in enumerate(lines[1:3], 1))
+
+
 async def test_share_inline_and_search_by_name(crowd_config, photo):
     async with running_bot(crowd_config, media_chat_id=-1001234567890) as (fake, runner):
         mid = fake.send_photo(3005, photo("obama2.jpg"))
