@@ -92,17 +92,23 @@ def _refine(queries: np.ndarray, base: np.ndarray, cand: np.ndarray, k: int,
 
 
 def nearest_other_faces(vectors: np.ndarray, person_ids: np.ndarray, k: int,
-                        budget: int = DEFAULT_BUDGET) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and plain L2 distances of the k nearest rows of other people, per row (-1/inf when short)."""
+                        budget: int = DEFAULT_BUDGET, base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and plain L2 distances of the k nearest rows of other people, per row (-1/inf when short).
+
+    ``base``: the rows searched, row for row the same faces as ``vectors`` (the indexed,
+    pulled vectors, search/pull.py); by default ``vectors`` themselves.
+    """
     person_ids = np.asarray(person_ids)
+    base = vectors if base is None else base
 
     def same_person(rows: slice, cols: slice) -> np.ndarray:
         return person_ids[rows, None] == person_ids[None, cols]
 
-    k = max(1, min(k, len(vectors)))
-    v32 = np.ascontiguousarray(vectors, dtype=np.float32)
-    cand = _candidates(v32, v32, min(len(vectors), k + EXTRA), budget, same_person)
-    return _refine(vectors, vectors, cand, k, budget)
+    k = max(1, min(k, len(base)))
+    q32 = np.ascontiguousarray(vectors, dtype=np.float32)
+    b32 = q32 if base is vectors else np.ascontiguousarray(base, dtype=np.float32)
+    cand = _candidates(q32, b32, min(len(base), k + EXTRA), budget, same_person)
+    return _refine(vectors, base, cand, k, budget)
 
 
 def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
@@ -117,18 +123,5 @@ def exact_knn(queries: np.ndarray, base: np.ndarray, k: int,
 
 def nearest_other_person(vectors: np.ndarray, person_ids: np.ndarray, budget: int = DEFAULT_BUDGET,
                          base: np.ndarray | None = None) -> np.ndarray:
-    """For each row, the plain L2 distance to the nearest row of another person (inf if none).
-
-    ``base``: the rows searched, row for row the same faces as ``vectors`` (the indexed,
-    pulled vectors, search/pull.py); by default ``vectors`` themselves.
-    """
-    person_ids = np.asarray(person_ids)
-    base = vectors if base is None else base
-
-    def same_person(rows: slice, cols: slice) -> np.ndarray:
-        return person_ids[rows, None] == person_ids[None, cols]
-
-    q32 = np.ascontiguousarray(vectors, dtype=np.float32)
-    b32 = q32 if base is vectors else np.ascontiguousarray(base, dtype=np.float32)
-    cand = _candidates(q32, b32, min(len(base), 1 + EXTRA), budget, same_person)
-    return _refine(vectors, base, cand, 1, budget)[1][:, 0]
+    """For each row, the plain L2 distance to the nearest row of another person (inf if none)."""
+    return nearest_other_faces(vectors, person_ids, 1, budget, base)[1][:, 0]
