@@ -236,7 +236,7 @@ def calibration_variants(gallery_distances: np.ndarray, outsider_best: np.ndarra
     out = {}
     for method in calibration.METHODS:
         cal = calibration.fit(gallery_distances, method)
-        reported = similarity(outsider_best, cal.mean, cal.std, floor, cal.lam if method == "boxcox" else None)
+        reported = similarity(outsider_best, cal.mean, cal.std, floor, cal.lam)
         out[method] = {"cal": cal, **gaps(reported, empirical)}
     return out
 

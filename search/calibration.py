@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy import stats
 
+from search.similarity import transform
+
 METHODS = ("normal", "boxcox")  # the plain normal first: the reference
 
 
@@ -30,7 +32,7 @@ class Calibration:
     histogram: dict = field(default_factory=dict)  # {"edges": [...], "counts": [...]} of plain distances
     source: str = "gallery"      # "gallery" or "prior"
     method: str = "normal"       # "normal": on the plain distance; "boxcox": on boxcox(distance, lam)
-    lam: float | None = None     # Box-Cox exponent (method "boxcox")
+    lam: float | None = None     # Box-Cox exponent; set exactly when method is "boxcox"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -38,20 +40,6 @@ class Calibration:
     @classmethod
     def from_json(cls, data: dict) -> "Calibration":
         return cls(**data)  # an index.json from before "method" reads as the plain normal
-
-    def z(self, distance: np.ndarray | float) -> np.ndarray:
-        """Standard score of plain L2 distance(s) under this calibration."""
-        return (transform(distance, self.lam if self.method == "boxcox" else None) - self.mean) / self.std
-
-
-def transform(distance: np.ndarray | float, lam: float | None) -> np.ndarray:
-    """Box-Cox of the plain distance (identity for None); monotone, so ranks never change."""
-    d = np.maximum(np.asarray(distance, dtype=np.float64), 1e-9)  # an identical photo is distance 0
-    if lam is None:
-        return d
-    if abs(lam) < 1e-12:
-        return np.log(d)
-    return (d ** lam - 1.0) / lam
 
 
 def fit(distances: np.ndarray, method: str = "boxcox", bins: int = 30) -> Calibration:

@@ -121,8 +121,7 @@ class FaceIndex:
 
     def similarity(self, distance: float) -> float:
         cal = self.calibration
-        return similarity(distance, cal.mean, cal.std, self.config.similarity.min_similarity,
-                          cal.lam if cal.method == "boxcox" else None)
+        return similarity(distance, cal.mean, cal.std, self.config.similarity.min_similarity, cal.lam)
 
     def search(self, vectors: np.ndarray, top_k: int | None = None) -> list[list[Match]]:
         """Top-k distinct people for each query vector."""

@@ -13,12 +13,21 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 
+def transform(distance: ArrayLike, lam: float | None) -> np.ndarray:
+    """Box-Cox of the plain distance (identity for None); monotone, so ranks never change."""
+    d = np.maximum(np.asarray(distance, dtype=np.float64), 1e-9)  # an identical photo is distance 0
+    if lam is None:
+        return d
+    if abs(lam) < 1e-12:
+        return np.log(d)
+    return (d ** lam - 1.0) / lam
+
+
 def similarity(distance: ArrayLike, mean: float, std: float, floor: float = 0.0,
                lam: float | None = None) -> np.ndarray | float:
     """Plain (not squared) L2 distance(s) to similarity in [floor, 1]; ``lam``: Box-Cox exponent."""
     if std <= 0:
         raise ValueError("std must be positive")
-    from search.calibration import transform  # calibration imports scipy.stats; keep this module light
     d = transform(distance, lam)
     value = np.clip(1.0 - ndtr((d - mean) / std), floor, 1.0)
     return float(value) if value.ndim == 0 else value
