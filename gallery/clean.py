@@ -34,9 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from search.exact import DEFAULT_BUDGET, nearest_other_faces
+from search.exact import DEFAULT_BUDGET, nearest_other_faces, squared_l2
 from settings import GalleryConfig, IndexConfig
 
 REASONS = {
@@ -86,10 +87,7 @@ def members(person_ids: np.ndarray) -> dict[int, np.ndarray]:
 
 def pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Plain L2 between every row of a and of b (float64; one person's photos at a time)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    d = np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * (a @ b.T)
-    return np.sqrt(np.maximum(d, 0.0))
+    return np.sqrt(squared_l2(a, b))
 
 
 def other_neighbours(vectors: np.ndarray, person_ids: np.ndarray, k: int,
@@ -150,20 +148,11 @@ def nearest_people(vectors: np.ndarray, person_ids: np.ndarray, neighbour_ids: n
 
 def _components(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
     """Connected groups (size >= 2) of the graph with the given edges on nodes 0..n-1."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        parent[find(a)] = find(b)
-    groups: dict[int, list[int]] = {}
-    for x in {v for pair in pairs for v in pair}:
-        groups.setdefault(find(x), []).append(x)
-    return [sorted(g) for g in groups.values()]
+    if not pairs:
+        return []
+    a, b = np.array(pairs, dtype=np.int64).T
+    _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    return [rows.tolist() for rows in members(label).values() if len(rows) >= 2]
 
 
 def duplicate_groups(person_ids: np.ndarray, hashes: Sequence[str], neighbour_ids: np.ndarray,
