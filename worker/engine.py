@@ -108,7 +108,7 @@ class FaceEngine:
         detected = len(found)
         found.sort(key=lambda item: item[0].area(), reverse=True)
         found = found[: self.config.max_faces]
-        order = reading_order([(b.left(), b.top(), b.right(), b.bottom()) for b, _, _ in found])
+        order = reading_order([corners(b) for b, _, _ in found])
         found = [found[i] for i in order]  # numbered (replies and boxes) in reading order
         pixels = np.asarray(image)
         shapes = dlib.full_object_detections()
@@ -148,7 +148,8 @@ class FaceEngine:
         t0 = time.perf_counter()
         # Grayscale for HOG: dlib otherwise takes gradients of all three channels
         # (about 25% of the detection time) for no better boxes on photos.
-        small = image.convert("L")
+        gray = image.convert("L")  # kept whole for pass 2; thumbnail() works in place
+        small = gray.copy() if max(gray.size) > self.config.detect_size else gray
         # reducing_gap 1: a photo over twice detect_size is first box-reduced by an integer factor,
         # 10% off decode + detect for such photos with the same boxes (bench/decode_detect.py).
         small.thumbnail((self.config.detect_size, self.config.detect_size), Image.Resampling.BILINEAR,
@@ -167,24 +168,23 @@ class FaceEngine:
                 found = [(scaled(r, 1 / first_scale), float(s), True) for r, s in zip(rects, scores)]
                 timings["upsample"] = time.perf_counter() - t0
         else:
-            plan = plan_second_pass(image.width, image.height, first_scale, [corners(b) for b in boxes],
+            first = [corners(b) for b in boxes]
+            plan = plan_second_pass(image.width, image.height, first_scale, first,
                                     small_face_px=self.config.small_face_px,
                                     max_pixels=self.config.second_pass_max_pixels,
                                     skip_share=self.config.second_pass_skip_share)
             if plan is not None:
                 t0 = time.perf_counter()
-                if plan.copy_scale == first_scale == 1:
-                    copy = small  # a photo within detect_size: upsampled once, like the old fallback
-                elif plan.copy_scale == 1:
-                    copy = image.convert("L")
+                if plan.copy_scale == 1:
+                    copy = gray  # for a photo within detect_size, pass 1's own copy: the old fallback
                 else:
-                    copy = image.convert("L").resize((max(1, round(image.width * plan.copy_scale)),
-                                                      max(1, round(image.height * plan.copy_scale))),
-                                                     Image.Resampling.BILINEAR, reducing_gap=1.0)
+                    copy = gray.resize((max(1, round(image.width * plan.copy_scale)),
+                                        max(1, round(image.height * plan.copy_scale))),
+                                       Image.Resampling.BILINEAR, reducing_gap=1.0)
                 rects2, scores2, _ = self.detector.run(np.asarray(copy), plan.upsample, 0.0)
                 scale = image.width / copy.width
                 second = [scaled(r, scale) for r in rects2]
-                new = merge_passes([corners(b) for b in boxes], [corners(b) for b in second])
+                new = merge_passes(first, [corners(b) for b in second])
                 found += [(second[i], float(scores2[i]), True) for i in new]
                 timings["second_pass"] = time.perf_counter() - t0
         return [item for item in found if item[0].width() >= self.config.min_face_px]
