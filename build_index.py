@@ -20,7 +20,7 @@ import ujson
 from gallery.store import Gallery, atomic_write
 from search import calibration
 from search.exact import exact_knn, nearest_other_person
-from search.index import INDEX_FILE, META_FILE, knn, new_hnsw
+from search.index import INDEX_FILE, META_FILE, knn, knn_other_people, new_hnsw
 from search.pull import pull_to_person
 from settings import load_config
 from worker.models import DESCRIPTOR, DETECTOR, LANDMARKS
@@ -28,7 +28,6 @@ from worker.models import DESCRIPTOR, DETECTOR, LANDMARKS
 EXACT_CALIBRATION_LIMIT = 20_000  # above this, nearest strangers come from HNSW (O(N^2) otherwise)
 RECALL_SAMPLE = 1_000
 STRANGER_K = 64                   # HNSW neighbours searched for the nearest stranger
-HNSW_BYTES_PER_NEIGHBOUR = 64     # nmslib's answer lists + our id/distance arrays, per neighbour
 
 
 def nearest_strangers(gallery: Gallery, index, budget: int, indexed: np.ndarray | None = None) -> np.ndarray:
@@ -43,16 +42,7 @@ def nearest_strangers(gallery: Gallery, index, budget: int, indexed: np.ndarray 
     """
     if len(gallery.vectors) <= EXACT_CALIBRATION_LIMIT:
         return nearest_other_person(gallery.vectors, gallery.person_ids, budget, indexed)
-    out = np.full(len(gallery.vectors), np.inf)
-    rows = max(1, budget // (STRANGER_K * HNSW_BYTES_PER_NEIGHBOUR))
-    for start in range(0, len(gallery.vectors), rows):
-        ids, dists = knn(index, gallery.vectors[start:start + rows], STRANGER_K, threads=os.cpu_count() or 1)
-        owner = gallery.person_ids[start:start + rows, None]
-        other = (gallery.person_ids[np.maximum(ids, 0)] != owner) & (ids >= 0)
-        first = other.argmax(axis=1)
-        found = other[np.arange(len(ids)), first]
-        out[start:start + rows][found] = dists[np.arange(len(ids)), first][found]
-    return out
+    return knn_other_people(index, gallery.vectors, gallery.person_ids, 1, STRANGER_K, budget)[1][:, 0]
 
 
 def recall_at_1(gallery: Gallery, index, sample: int, budget: int, seed: int = 0,

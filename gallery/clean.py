@@ -29,7 +29,6 @@ exact search (or HNSW above ``EXACT_LIMIT`` faces), and medians are taken per pe
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,20 +94,9 @@ def other_neighbours(vectors: np.ndarray, person_ids: np.ndarray, k: int,
     """The k nearest faces of other people per photo (-1/inf when short): exact up to EXACT_LIMIT."""
     if len(vectors) <= EXACT_LIMIT:
         return nearest_other_faces(vectors, person_ids, k, budget)
-    from search.index import knn, new_hnsw  # nmslib only for large galleries
+    from search.index import knn_other_people, new_hnsw  # nmslib only for large galleries
 
-    index = new_hnsw(vectors, IndexConfig())
-    ids = np.full((len(vectors), k), -1, dtype=np.int64)
-    dists = np.full((len(vectors), k), np.inf)
-    rows = max(1, budget // ((k + HNSW_EXTRA) * 64))
-    for start in range(0, len(vectors), rows):
-        got, d = knn(index, vectors[start:start + rows], k + HNSW_EXTRA, threads=os.cpu_count() or 1)
-        for r in range(len(got)):
-            keep = (got[r] >= 0) & (person_ids[np.maximum(got[r], 0)] != person_ids[start + r])
-            n = min(k, int(keep.sum()))
-            ids[start + r, :n] = got[r][keep][:n]
-            dists[start + r, :n] = d[r][keep][:n]
-    return ids, dists
+    return knn_other_people(new_hnsw(vectors, IndexConfig()), vectors, person_ids, k, k + HNSW_EXTRA, budget)
 
 
 def neighbours(vectors: np.ndarray, person_ids: np.ndarray,

@@ -70,6 +70,30 @@ def knn(index, queries: np.ndarray, k: int, threads: int = 1) -> tuple[np.ndarra
     return ids, dists
 
 
+HNSW_BYTES_PER_NEIGHBOUR = 64     # nmslib's answer lists + our id/distance arrays, per neighbour
+
+
+def knn_other_people(index, vectors: np.ndarray, person_ids: np.ndarray, k: int, fetch: int,
+                     budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each indexed face (row ``i`` of ``vectors`` is face ``i``), its k nearest faces of other
+    people among the ``fetch`` nearest (HNSW has no "other people only"); -1/inf when short.
+
+    Asked for in blocks of rows, so the answer lists never hold more than ``budget`` bytes.
+    """
+    person_ids = np.asarray(person_ids)
+    out_ids = np.full((len(vectors), k), -1, dtype=np.int64)
+    out_dists = np.full((len(vectors), k), np.inf)
+    rows = max(1, budget // (fetch * HNSW_BYTES_PER_NEIGHBOUR))
+    for start in range(0, len(vectors), rows):
+        ids, dists = knn(index, vectors[start:start + rows], fetch, threads=os.cpu_count() or 1)
+        other = (person_ids[np.maximum(ids, 0)] != person_ids[start:start + rows, None]) & (ids >= 0)
+        first = np.argsort(~other, axis=1, kind="stable")[:, :k]  # the first k of other people, in order
+        found = np.take_along_axis(other, first, axis=1)
+        out_ids[start:start + rows] = np.where(found, np.take_along_axis(ids, first, axis=1), -1)
+        out_dists[start:start + rows] = np.where(found, np.take_along_axis(dists, first, axis=1), np.inf)
+    return out_ids, out_dists
+
+
 def fold_by_person(ids: np.ndarray, dists: np.ndarray, person_ids: np.ndarray, top_k: int) -> list[tuple[int, int, float]]:
     """Best (person, face, distance) per person, nearest first, at most top_k people."""
     seen: set[int] = set()

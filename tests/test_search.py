@@ -9,7 +9,7 @@ import pytest
 from gallery.store import Gallery
 from search import calibration
 from search.exact import BYTES_PER_CELL, exact_knn, nearest_other_person, tile_shape
-from search.index import FaceIndex, fold_by_person, knn, load_hnsw, new_hnsw
+from search.index import HNSW_BYTES_PER_NEIGHBOUR, FaceIndex, fold_by_person, knn, load_hnsw, new_hnsw
 from search.similarity import percent, similarity, transform
 from settings import IndexConfig, load_config
 
@@ -274,7 +274,7 @@ def test_nearest_strangers_from_hnsw_in_blocks_equal_one_block_and_exact(real_ve
     monkeypatch.setattr(build_index, "EXACT_CALIBRATION_LIMIT", 0)  # the large-gallery path
     rows_per_block = 97
     blocked = build_index.nearest_strangers(
-        gallery, index, budget=rows_per_block * build_index.STRANGER_K * build_index.HNSW_BYTES_PER_NEIGHBOUR)
+        gallery, index, budget=rows_per_block * build_index.STRANGER_K * HNSW_BYTES_PER_NEIGHBOUR)
     whole = build_index.nearest_strangers(gallery, index, budget=2**30)
     np.testing.assert_array_equal(blocked, whole)
     exact = nearest_other_person(vectors, person_ids)
