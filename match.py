@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_card(config, index: FaceIndex, photo: Path, out: Path, lang: str) -> bool:
     """The card for the photo's first face, made the way the bot makes it (in this process)."""
-    from chatbot.replies import card_text
+    from chatbot.ui.replies import card_text
     from worker.engine import FaceEngine
 
     engine = FaceEngine(config.engine)

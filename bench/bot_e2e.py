@@ -39,7 +39,7 @@ async def run(singles: int, bursts: list[int], workers: int | None) -> None:
         runner = BotRunner(config, TOKEN)
         await runner.start()
         try:
-            print(f"bot: {runner.pool.workers} workers, gallery of {len(runner.service.index.gallery)} faces")
+            print(f"bot: {runner.pool.workers} workers, gallery of {len(runner.index.current.gallery)} faces")
             # Single photos, one at a time: the latency a lone user sees.
             latencies = []
             for i in range(singles):

@@ -14,7 +14,7 @@ import statistics
 import time
 
 from bench.pipeline import photos_at
-from chatbot.replies import card_text
+from chatbot.ui.replies import card_text
 from search.index import FaceIndex
 from settings import load_config
 from worker.engine import FaceEngine

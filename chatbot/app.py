@@ -11,22 +11,49 @@ import logging
 import signal
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
-from chatbot.handlers import Front
-from chatbot.http import HttpServer
-from chatbot.journal import JournaledDispatch, UpdateJournal
+from chatbot.delivery.fileids import FileIdCache
+from chatbot.delivery.http import HttpServer
+from chatbot.delivery.inflight import InFlight
+from chatbot.delivery.journal import JournaledDispatch, UpdateJournal
+from chatbot.delivery.polling import ConfirmingPoller
+from chatbot.delivery.prefs import LanguagePrefs
+from chatbot.delivery.ratelimit import ChatRateLimiter
+from chatbot.delivery.statedb import StateDB
+from chatbot.deps import KEY, Context, Deps
+from chatbot.flow.live_index import LiveIndex
+from chatbot.flow.photos import PhotoService
+from chatbot.flow.results import ResultStore
 from chatbot.metrics import Metrics
-from chatbot.polling import ConfirmingPoller
-from chatbot.prefs import LanguagePrefs
-from chatbot.ratelimit import ChatRateLimiter
-from chatbot.service import Lookalike
-from chatbot.statedb import StateDB
+from chatbot.ui import routes
+from chatbot.ui.menus import publish_menus
 from search.index import FaceIndex
-from settings import Config
+from settings import Config, TelegramConfig
 from worker.pool import FacePool
 
 log = logging.getLogger(__name__)
+
+
+def build_application(token: str, tg: TelegramConfig, rate_limiter: BaseRateLimiter | None = None,
+                      request: BaseRequest | None = None) -> Application:
+    """The Application with the bot's handlers, defaults and context; ``request`` is the tests' offline seam."""
+    builder = (ApplicationBuilder().token(token)
+               .base_url(tg.base_url).base_file_url(tg.base_file_url)
+               # every reply: HTML, quoting the message it answers (also when that one is gone)
+               .defaults(Defaults(parse_mode=ParseMode.HTML, do_quote=True, allow_sending_without_reply=True))
+               .context_types(ContextTypes(context=Context))
+               .concurrent_updates(True)
+               .updater(None))  # polling is ours (chatbot/delivery/polling.py), the webhook too
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    if request is not None:
+        builder = builder.request(request)
+    app = builder.build()
+    routes.register(app)
+    return app
 
 
 class BotRunner:
@@ -37,8 +64,8 @@ class BotRunner:
         self.webhook = bool(config.telegram.webhook.url)
         self.metrics = Metrics()
         self.pool: FacePool | None = None
-        self.service: Lookalike | None = None
-        self.front: Front | None = None
+        self.index: LiveIndex | None = None
+        self.deps: Deps | None = None
         self.app: Application | None = None
         self.http: HttpServer | None = None
         self.poller: ConfirmingPoller | None = None
@@ -53,20 +80,18 @@ class BotRunner:
         cfg = self.config
         tg = cfg.telegram
         self.pool = FacePool(cfg.engine, cfg.pool)
-        index = await asyncio.to_thread(FaceIndex.load, cfg)
-        self.metrics.gallery_faces.set(len(index.gallery))
+        self.index = LiveIndex(cfg, await asyncio.to_thread(FaceIndex.load, cfg))
+        gallery = self.index.current.gallery
+        self.metrics.gallery_faces.set(len(gallery))
         warm = asyncio.create_task(asyncio.to_thread(self.pool.warm_up))
-        self.service = Lookalike(cfg, self.pool, index)
-        self.front = Front(cfg, self.service, self.metrics)
 
-        builder = (ApplicationBuilder().token(self.token)
-                   .base_url(tg.base_url).base_file_url(tg.base_file_url)
-                   .rate_limiter(ChatRateLimiter(tg.limits, on_retry=self._count_retry))
-                   .concurrent_updates(True))
-        builder = builder.updater(None)  # polling is ours (chatbot/polling.py), the webhook too
-        self.app = builder.build()
-        self.front.bind(self.app)
-        self.front.register(self.app)
+        self.app = build_application(self.token, tg, ChatRateLimiter(tg.limits, on_retry=self._count_retry))
+        results = ResultStore(tg.results_ttl_s, tg.max_results)
+        photos = PhotoService(cfg, self.pool, self.index, results, self.app.bot)
+        self.deps = Deps(photos, results, self.metrics, tg, cfg.engine.detect_size, cfg.similarity.strong_match,
+                         InFlight())
+        self.app.bot_data[KEY] = self.deps
+        self.metrics.watch(lambda: photos.in_progress, lambda: self.pool.pending)
 
         if tg.webhook.port or self.webhook:
             self.http = HttpServer(tg.webhook, self.app, self.metrics, self.health, self.webhook_secret,
@@ -75,7 +100,11 @@ class BotRunner:
         await self.app.initialize()
         self.db = StateDB(cfg.paths.assets / tg.state_db, self.app.bot.id)
         await self.db.open()
-        await self.front.post_init(self.app, await LanguagePrefs.load(self.db))
+        # per-bot state, known once getMe answered (in initialize), and the native menus
+        self.deps.fileids = FileIdCache(cfg.paths.assets / "telegram_file_ids.json", self.app.bot.id)
+        self.deps.username = self.app.bot.username or "lookalike_bot"
+        self.deps.prefs = await LanguagePrefs.load(self.db)
+        await publish_menus(self.app.bot)
         await self.app.start()
         if self.webhook:
             journal = UpdateJournal(self.db, tg.journal_keep_s)
@@ -96,14 +125,14 @@ class BotRunner:
             self._tasks.append(asyncio.create_task(self._prune_journal(self.dispatch.journal)))
         self._ready = True
         log.info("bot ready (%s): %d faces of %d people, %d workers", "webhook" if self.webhook else "polling",
-                 len(index.gallery), len(index.gallery.people), self.pool.workers)
+                 len(gallery), len(gallery.people), self.pool.workers)
 
     def health(self) -> dict | None:
         if not self._ready:
             return None
-        gallery = self.service.index.gallery
+        gallery = self.index.current.gallery
         return {"faces": len(gallery), "people": len(gallery.people), "workers": self.pool.workers,
-                "in_progress": self.front.queue.in_progress}
+                "in_progress": self.deps.photos.in_progress}
 
     def _count_retry(self, method: str) -> None:
         self.metrics.retries.labels(method).inc()
@@ -113,17 +142,16 @@ class BotRunner:
         log.warning("getUpdates failed: %s", type(exc).__name__)
 
     # -- running ---------------------------------------------------------------
-    async def reload(self) -> bool:
-        swapped = await self.service.reload(force=True)
+    async def reload(self, force: bool = True) -> bool:
+        swapped = await self.index.reload(force=force)
         if swapped:
-            self.metrics.gallery_faces.set(len(self.service.index.gallery))
+            self.metrics.gallery_faces.set(len(self.index.current.gallery))
         return swapped
 
     async def _watch_gallery(self) -> None:
         while True:
             await asyncio.sleep(self.config.telegram.reload_check_s)
-            if await self.service.reload():
-                self.metrics.gallery_faces.set(len(self.service.index.gallery))
+            await self.reload(force=False)
 
     async def _prune_journal(self, journal: UpdateJournal) -> None:
         """Hourly: answered update ids older than journal_keep_s are of no more use."""
@@ -148,21 +176,19 @@ class BotRunner:
         finally:
             await self.stop()
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
     # -- shutdown ----------------------------------------------------------------
     async def stop(self) -> None:
         """Stop taking updates, answer the photos in progress, then exit."""
-        log.info("stopping: no new updates; finishing %d photo(s) in progress", self.front.active if self.front else 0)
+        answering = self.deps.answering if self.deps else InFlight()
+        log.info("stopping: no new updates; finishing %d photo(s) in progress", len(answering))
         self._ready = False
         if self.http:
             self.http.accepting = False
         grace = self.config.telegram.shutdown_grace_s
         if self.poller and not await self.poller.stop(grace):
             log.warning("shutdown grace period over with updates unhandled; they will be fetched again")
-        if self.front and not await self.front.drain(grace):
-            log.warning("shutdown grace period over with %d photo(s) unanswered", self.front.active)
+        if not await answering.drain(grace):
+            log.warning("shutdown grace period over with %d photo(s) unanswered", len(answering))
         if self.dispatch and not await self.dispatch.stop(grace=5.0):
             log.warning("updates left unfinished in the journal; they are handled on the next start")
         for task in self._tasks:
@@ -171,8 +197,8 @@ class BotRunner:
             if self.app.running:
                 await self.app.stop()
             await self.app.shutdown()
-        if self.front and self.front.fileids:
-            await self.front.fileids.flush()
+        if self.deps and self.deps.fileids:
+            await self.deps.fileids.flush()
         if self.http:
             await self.http.stop()
         if self.db:

@@ -19,7 +19,7 @@ import yaml
 from PIL import Image
 
 from chatbot.app import BotRunner
-from chatbot.handlers import pick_photo
+from chatbot.ui.photos import pick_photo
 from chatbot.redact import setup_logging
 from settings import load_config
 from tests.conftest import ROOT, jpeg, side_by_side
@@ -255,7 +255,7 @@ async def test_webhook_mode_secret_health_and_metrics(demo_config, photo):
             async with http.get(base + "/healthz") as r:
                 assert r.status == 200 and (await r.json())["faces"] == 3
             # The reply reaches Telegram a moment before the bot counts the photo as answered.
-            await fake.wait_for_async(lambda: runner.front.active == 0, timeout=30)
+            await fake.wait_for_async(lambda: len(runner.deps.answering) == 0, timeout=30)
             async with http.get(base + "/metrics") as r:
                 body = await r.text()
         assert r.status == 200
@@ -312,7 +312,7 @@ async def test_rebuilt_gallery_is_loaded_without_dropping_photos(demo_config, ph
         for script in ("build_embeddings.py", "build_index.py"):
             done = await asyncio.to_thread(run_script, script, "--config", cfg)
             assert done.returncode == 0, done.stderr
-        await fake.wait_for_async(lambda: runner.service.index.meta["faces"] == 4, timeout=30)
+        await fake.wait_for_async(lambda: runner.index.current.meta["faces"] == 4, timeout=30)
         fake.send_text(9102, "/about")
         await answers(fake, 1, 9102)
         assert "2 celebrities, 4 photos" in fake.sent(9102)[0].text

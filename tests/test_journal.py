@@ -7,9 +7,9 @@ import pytest
 from telegram import Bot, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from chatbot.fetch import attempt_timeout, budget, download_timeout, pause, transient
-from chatbot.journal import UpdateJournal, ids_of, replayable, skeleton
-from chatbot.statedb import StateDB
+from chatbot.flow.fetch import attempt_timeout, budget, download_timeout, pause, transient
+from chatbot.delivery.journal import UpdateJournal, ids_of, replayable, skeleton
+from chatbot.delivery.statedb import StateDB
 from settings import FetchConfig
 
 PHOTO_UPDATE = {
@@ -111,5 +111,5 @@ def test_what_is_worth_another_attempt():
     assert transient(TimedOut()) and transient(NetworkError("Bad Gateway")) and transient(RetryAfter(3))
     assert transient(asyncio.TimeoutError()) and transient(ConnectionResetError())
     assert not transient(BadRequest("invalid file_id")) and not transient(ValueError())
-    assert pause(RetryAfter(3), backoff=0.5) == pytest.approx(3.1)
-    assert pause(NetworkError("x"), backoff=0.5) == 0.5
+    assert pause(RetryAfter(3), 0.5) == pytest.approx(3.1)
+    assert pause(NetworkError("x"), 0.5) == 0.5

@@ -62,16 +62,6 @@ async def test_async_embed_runs_jobs_concurrently_without_blocking(pool, photo):
     assert pool.pending == 0
 
 
-async def test_busy_when_the_queue_is_full(config, photo):
-    small = config.replace(pool={"max_pending": 1}).pool
-    with FacePool(config.engine, small, workers=1) as pool:
-        first = asyncio.create_task(pool.embed(tiled(photo, 2), jitters=2))
-        await asyncio.sleep(0.05)
-        busy = await pool.embed(photo("obama.jpg"), wait=False)
-        assert busy.outcome is Outcome.BUSY
-        assert (await first).outcome is Outcome.OK
-
-
 def test_killed_worker_fails_only_its_job(config, photo):
     with FacePool(config.engine, config.pool, workers=2) as pool:
         pool.warm_up()

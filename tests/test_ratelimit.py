@@ -6,8 +6,8 @@ import random
 import time
 
 from bench.bot_e2e import max_in_window
-from chatbot.fairqueue import FairQueue
-from chatbot.ratelimit import SlidingWindow
+from chatbot.flow.fairqueue import FairQueue
+from chatbot.delivery.ratelimit import SlidingWindow
 
 
 async def test_window_holds_at_arrival_despite_jitter():

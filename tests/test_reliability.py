@@ -79,14 +79,14 @@ async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, phot
     async with running_bot(demo_config, result_card=False) as (fake, runner):
         first = fake.send_photo(15000, photo("obama2.jpg"))
         await answers(fake, 1, 15000)
-        await fake.wait_for_async(lambda: runner.front.fileids.ids, timeout=10)  # set once the reply returns
-        key = next(iter(runner.front.fileids.ids))
-        runner.front.fileids.ids[key] = "AgACAgIAAxkBAAIBbm-no-such-file"  # expired, or another bot's
+        await fake.wait_for_async(lambda: runner.deps.fileids.ids, timeout=10)  # set once the reply returns
+        key = next(iter(runner.deps.fileids.ids))
+        runner.deps.fileids.ids[key] = "AgACAgIAAxkBAAIBbm-no-such-file"  # expired, or another bot's
         second = fake.send_photo(15001, photo("obama2.jpg"))
         await answers(fake, 1, 15001)
         reply = fake.replies_to(15001, second)
         assert len(reply) == 1 and "photo" in reply[0].files  # uploaded again
-        assert runner.front.fileids.get(key) != "AgACAgIAAxkBAAIBbm-no-such-file"
+        assert runner.deps.fileids.get(key) != "AgACAgIAAxkBAAIBbm-no-such-file"
         assert fake.replies_to(15000, first)
 
 

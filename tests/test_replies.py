@@ -1,7 +1,7 @@
 """Reply wording: what the % says, and the honest "no strong lookalike" below the floor."""
 from __future__ import annotations
 
-from chatbot import replies
+from chatbot.ui import replies
 from search.index import Match
 
 

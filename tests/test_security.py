@@ -56,7 +56,7 @@ async def test_replies_escape_names_for_html(images, photo, tmp_path):
 async def test_webhook_secret_is_compared_in_constant_time(demo_config, monkeypatch):
     import aiohttp
 
-    import chatbot.http as http_module
+    import chatbot.delivery.http as http_module
     seen = []
     real = http_module.hmac.compare_digest
 

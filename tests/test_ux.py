@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from chatbot.prefs import LanguagePrefs
-from chatbot.results import ResultStore, Result, parse_callback
+from chatbot.delivery.prefs import LanguagePrefs
+from chatbot.flow.results import ResultStore, Result, parse_callback
 from chatbot.texts import LOCALE, catalogs, languages
 from tests.conftest import jpeg, run_script, side_by_side, write_config
 from tests.test_bot import answers, only_answer, running_bot
@@ -126,7 +126,7 @@ async def test_more_lookalikes_who_is_this_and_an_expired_button(crowd_config, p
         assert number <= 4  # one of the variants of obama.jpg itself
         assert who == [{"text": "Who is this?", "url": f"https://en.wikipedia.org/wiki/Person_{number:02d}"}]
         more = next(b for b in buttons(reply) if b.get("callback_data", "").startswith("m:"))
-        await fake.wait_for_async(lambda: runner.front.results.get(more["callback_data"][2:14]) is None, timeout=30)
+        await fake.wait_for_async(lambda: runner.deps.results.get(more["callback_data"][2:14]) is None, timeout=30)
         fake.send_callback_query(3003, reply.message_ids[0], more["callback_data"])
         await fake.wait_for_async(lambda: fake.calls("answerCallbackQuery"), timeout=30)
         assert "expired" in fake.calls("answerCallbackQuery")[0].params["text"]

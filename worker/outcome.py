@@ -18,7 +18,6 @@ class Outcome(str, enum.Enum):
     TOO_LARGE = "too_large"        # too many bytes or pixels (decompression bombs land here)
     TIMEOUT = "timeout"            # the job ran past the per-job time limit and was killed
     WORKER_DIED = "worker_died"    # the worker process crashed; only this job is lost
-    BUSY = "busy"                  # the pool refused the job because its queue was full
     INTERNAL = "internal"          # a bug: logged with the exception type, never the image
 
 

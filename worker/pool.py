@@ -225,17 +225,11 @@ class FacePool:
                 return None
             return future.result()
 
-    async def embed(self, data: bytes, *, jitters: int | None = None, wait: bool = True,
-                    annotate: bool = False, chips: int = 0) -> EmbedResult:
-        """Embed one photo without blocking the event loop.
-
-        At most ``max_pending`` jobs are in the pool at once; beyond that a
-        caller waits for a slot, or with ``wait=False`` gets a BUSY outcome.
-        """
+    async def embed(self, data: bytes, *, jitters: int | None = None, annotate: bool = False,
+                    chips: int = 0) -> EmbedResult:
+        """Embed one photo without blocking the event loop; beyond ``max_pending`` jobs a caller waits."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.config.max_pending)
-        if not wait and self._slots.locked():
-            return EmbedResult(Outcome.BUSY, detail="pool queue full")
         async with self._slots:
             future = self.submit(data, jitters=jitters, annotate=annotate, chips=chips)
             await self._wait(future)  # any failure is turned into an outcome below

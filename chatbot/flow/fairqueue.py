@@ -27,10 +27,6 @@ class FairQueue:
         """Admitted photos not yet answered (queue depth for metrics)."""
         return sum(self._pending.values())
 
-    @property
-    def waiting(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
-
     def admit(self, user: Hashable) -> str | None:
         """None if the photo may proceed, else why not: "busy" (this user) or "overloaded" (everyone)."""
         if self._pending[user] >= self.per_user:

@@ -16,7 +16,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from chatbot.journal import JournaledDispatch
+from chatbot.delivery.journal import JournaledDispatch
 from chatbot.metrics import Metrics
 from settings import WebhookConfig
 

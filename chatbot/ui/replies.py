@@ -11,7 +11,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from chatbot.results import callback_data
+from chatbot.flow.results import callback_data
 from chatbot.texts import text
 from search.index import Match
 from search.similarity import percent

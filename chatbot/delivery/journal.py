@@ -2,7 +2,7 @@
 
 Telegram forgets an update once the webhook answered 200. If the bot is then
 killed (OOM, a deploy gone wrong, ``kill -9``), every update in flight would
-be lost. So each accepted update is written to SQLite (chatbot/statedb.py)
+be lost. So each accepted update is written to SQLite (chatbot/delivery/statedb.py)
 and committed before the 200; it is marked done once its handlers returned.
 On start, the updates not marked done are handled again. The update id is
 the key, so Telegram's own re-deliveries (a 200 lost on the way back) are
@@ -29,8 +29,9 @@ import ujson
 from telegram import Update
 from telegram.ext import Application
 
-from chatbot.handlers import LOOKALIKE_TAG
-from chatbot.statedb import StateDB
+from chatbot.delivery.inflight import InFlight
+from chatbot.delivery.statedb import StateDB
+from chatbot.tags import LOOKALIKE_TAG
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +159,11 @@ class JournaledDispatch:
     def __init__(self, app: Application, journal: UpdateJournal) -> None:
         self.app = app
         self.journal = journal
-        self._tasks: set[asyncio.Task] = set()
+        self._handlers = InFlight()
 
     @property
     def in_progress(self) -> int:
-        return len(self._tasks)
+        return len(self._handlers)
 
     async def accept(self, data: dict[str, Any], update: Update) -> bool:
         """Journal, then handle in the background; False (and nothing done) for a re-delivery.
@@ -190,9 +191,7 @@ class JournaledDispatch:
         return count
 
     def _spawn(self, update: Update) -> None:
-        task = asyncio.create_task(self._handle(update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._handlers.spawn(self._handle(update))
 
     async def _handle(self, update: Update) -> None:
         try:
@@ -209,11 +208,4 @@ class JournaledDispatch:
 
     async def stop(self, grace: float) -> bool:
         """Let running updates finish; the rest stay unfinished in the journal for the next start."""
-        finished = True
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            finished = not pending
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        return finished
+        return await self._handlers.drain(grace, cancel=True)

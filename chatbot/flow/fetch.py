@@ -5,7 +5,7 @@ a stalled or failed attempt (time-out, 5xx, refused or reset connection, 429,
 a body that ends early) is retried with backoff until the photo's time budget
 is spent. Only then does the user hear "please send it again"; a photo is never
 dropped because a file server hiccuped once. Sends are another matter: a send
-that timed out may have arrived, so those are not retried (chatbot/ratelimit.py).
+that timed out may have arrived, so those are not retried (chatbot/delivery/ratelimit.py).
 
 The bytes stay in memory: nothing here touches the disk.
 """
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from chatbot.ratelimit import retry_delay
+from chatbot.delivery.retry import backoff, retry_delay
 from settings import FetchConfig
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,11 @@ def transient(exc: BaseException) -> bool:
                             asyncio.TimeoutError, OSError))
 
 
-def pause(exc: BaseException, backoff: float) -> float:
-    """How long to wait before the next attempt: Telegram's retry_after for a 429, else the backoff."""
+def pause(exc: BaseException, step: float) -> float:
+    """How long to wait before the next attempt: Telegram's retry_after for a 429, else the backoff step."""
     if isinstance(exc, RetryAfter):
         return retry_delay(exc) + 0.1
-    return backoff
+    return step
 
 
 async def fetch_photo(bot: Bot, file_id: str, size: int | None, policy: FetchConfig,
@@ -85,7 +85,6 @@ async def fetch_photo(bot: Bot, file_id: str, size: int | None, policy: FetchCon
     if size and size > MAX_DOWNLOAD:
         raise FileTooBig()
     deadline = clock() + budget(size, policy)
-    backoff = policy.backoff_s
     attempts = 0
     while True:
         attempts += 1
@@ -96,14 +95,13 @@ async def fetch_photo(bot: Bot, file_id: str, size: int | None, policy: FetchCon
         except Exception as exc:
             if not transient(exc):
                 raise
-            wait = pause(exc, backoff)
+            wait = pause(exc, backoff(policy.backoff_s, attempts, policy.max_backoff_s))
             left = deadline - clock()
             if wait >= left:
                 log.warning("photo download failed %d time(s) (%s); budget spent", attempts, type(exc).__name__)
                 raise FetchFailed(attempts, exc) from exc
             log.info("photo download attempt %d failed (%s); again in %.1fs", attempts, type(exc).__name__, wait)
             await asyncio.sleep(wait)
-            backoff = min(backoff * 2, policy.max_backoff_s)
 
 
 async def _attempt(bot: Bot, file_id: str, size: int | None, policy: FetchConfig, left: float) -> bytes:

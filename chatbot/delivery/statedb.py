@@ -1,7 +1,7 @@
 """The bot's embedded SQLite database: durable state that must survive a crash.
 
-It holds the webhook journal (chatbot/journal.py) and the languages users chose
-(chatbot/prefs.py). One connection, used from one dedicated thread, so the asyncio front never
+It holds the webhook journal (chatbot/delivery/journal.py) and the languages users chose
+(chatbot/delivery/prefs.py). One connection, used from one dedicated thread, so the asyncio front never
 waits on the disk and SQLite never sees two threads. WAL mode with
 ``synchronous=FULL``: a commit that returned is on disk, even if the process
 is killed or the machine loses power right after. The database belongs to one
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS updates (
     update_id INTEGER PRIMARY KEY,
     chat_id   INTEGER,
     file_id   TEXT,
-    body      TEXT NOT NULL,      -- the update with everything but ids stripped (chatbot/journal.py)
+    body      TEXT NOT NULL,      -- the update with everything but ids stripped (chatbot/delivery/journal.py)
     accepted  REAL NOT NULL,
     done      REAL                -- NULL while the update is being handled
 );

@@ -1,13 +1,13 @@
 """A user's chosen language (/language), the only thing kept about a user.
 
-Stored by user id in the bot's SQLite database (chatbot/statedb.py) and held
+Stored by user id in the bot's SQLite database (chatbot/delivery/statedb.py) and held
 in memory, so answering never waits on the disk.
 """
 from __future__ import annotations
 
 import sqlite3
 
-from chatbot.statedb import StateDB
+from chatbot.delivery.statedb import StateDB
 
 
 class LanguagePrefs:

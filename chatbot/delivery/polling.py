@@ -23,7 +23,8 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from chatbot.ratelimit import retry_delay
+from chatbot.delivery.inflight import InFlight
+from chatbot.delivery.retry import backoff, retry_delay
 from gallery.store import atomic_write
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class ConfirmingPoller:
         self._busy: set[int] = set()       # fetched, handlers still running
         self._done: set[int] = set()       # handled, not yet confirmed to Telegram
         self._high = -1                    # highest update id fetched by this run
-        self._tasks: set[asyncio.Task] = set()
+        self._handlers = InFlight()
         self._fetcher: asyncio.Task | None = None
         self._saving: asyncio.Task | None = None
         self._dirty = False
@@ -77,10 +78,7 @@ class ConfirmingPoller:
             self._fetcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._fetcher
-        finished = True
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=grace)
-            finished = not pending
+        finished = await self._handlers.drain(grace)
         if self.offset is not None:
             with contextlib.suppress(TelegramError):
                 await self.app.bot.get_updates(offset=self.offset, timeout=0, limit=1)
@@ -88,7 +86,7 @@ class ConfirmingPoller:
         return finished
 
     async def _fetch_forever(self) -> None:
-        backoff = 1.0
+        failures = 0  # network errors in a row
         while True:
             try:
                 updates = await self.app.bot.get_updates(offset=self.offset, timeout=self.timeout,
@@ -104,10 +102,10 @@ class ConfirmingPoller:
                 continue
             except NetworkError as exc:
                 self._report(exc)
-                await asyncio.sleep(backoff)
-                backoff = min(30.0, backoff * 2)
+                failures += 1
+                await asyncio.sleep(backoff(1.0, failures, cap=30.0))
                 continue
-            backoff = 1.0
+            failures = 0
             # Telegram sends ids in increasing order and a poll already in flight may
             # repeat updates we finished meanwhile: anything at or below the highest
             # id fetched in this run has been (or is being) handled.
@@ -116,9 +114,7 @@ class ConfirmingPoller:
                 self._high = max(self._high, updates[-1].update_id)
             for update in fresh:
                 self._busy.add(update.update_id)
-                task = asyncio.create_task(self._handle(update))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._handlers.spawn(self._handle(update))
             if updates:
                 if self.offset is None:
                     self.offset = updates[0].update_id

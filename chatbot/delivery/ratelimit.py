@@ -22,6 +22,7 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from chatbot.delivery.retry import backoff, retry_delay
 from settings import LimitsConfig
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 COSMETIC = {"sendchataction"}
 # Answers to a button press or an inline query go to no chat, but Telegram counts them too.
 UNADDRESSED = {"answercallbackquery", "answerinlinequery"}
-NETWORK_BACKOFF = 0.5  # seconds, doubled per retry of a failed (5xx, refused) request
+NETWORK_BACKOFF = 0.5  # seconds, doubled per retry of a failed (5xx, refused) request (chatbot/delivery/retry.py)
 
 
 class SlidingWindow:
@@ -102,13 +103,6 @@ class SlidingWindow:
             yield
         finally:
             self.release()
-
-
-def retry_delay(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if value is None:
-        value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -185,7 +179,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 log.info("%s failed (%s): retry %d of %d", endpoint, type(exc).__name__, attempt, retries)
                 if self.on_retry:
                     self.on_retry(endpoint)
-                await asyncio.sleep(NETWORK_BACKOFF * 2 ** (attempt - 1))
+                await asyncio.sleep(backoff(NETWORK_BACKOFF, attempt))
             except RetryAfter as exc:
                 if attempt >= retries:
                     log.warning("%s still rate limited after %d retries; giving up", endpoint, retries)
