@@ -21,7 +21,7 @@ class Paths:
     the config file."""
 
     photos: Path = Path("photos")
-    """Input of build_embeddings.py and output of scrape_photos.py: photos/<Person Name>/*.jpg."""
+    """Input of build_embeddings.py and output of scrape_photos.py: ``photos/<Person Name>/*.jpg``."""
     assets: Path = Path("assets")
     """The gallery, thumbnails, index, metadata and the bot's state files."""
 
