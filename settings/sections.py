@@ -206,7 +206,7 @@ class ScrapeConfig:
     sparql_timeout_s: float = 75.0
     """The Wikidata query: WDQS may think for its full 60 s before the first byte; never retried."""
     backoff_s: float = 1.0
-    """First retry delay when no Retry-After is given, doubled each time."""
+    """First retry delay when no Retry-After is given, doubled each time, with jitter (x0.5-1.5)."""
     max_wait_s: float = 300.0
     """A Retry-After above this stops asking that host: run again later."""
     maxlag: int = 5
