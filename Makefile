@@ -11,7 +11,7 @@ INDEX  := assets/index.bin
 MO     := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/lookalike.po))
 MODEL  := .cache/models/dlib_face_recognition_resnet_model_v1.onnx
 
-.PHONY: install test run bench demo gallery clean
+.PHONY: install test run bench demo gallery clean config-docs
 
 install: $(STAMP) $(MODEL) $(MO) $(INDEX)
 
@@ -66,6 +66,10 @@ bench: install
 	$(PY) -m bench.gallery_clean --trials 3 --plants 10
 	$(PY) -m bench.build_scaling --sizes 100000 --photos 48
 	$(PY) -m bench.card
+
+# docs/configuration.md from the docstrings in settings/sections.py (tests/test_settings.py checks it is current).
+config-docs:
+	$(PY) -m settings.reference --write
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache
