@@ -219,7 +219,7 @@ class ScrapeConfig:
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    """The bot's HTTP server: the webhook, /healthz and /metrics (chatbot/http.py)."""
+    """The bot's HTTP server: the webhook, /healthz and /metrics (chatbot/delivery/http.py)."""
 
     url: str = ""
     """Public HTTPS URL Telegram posts updates to (ports 443, 80, 88, 8443); empty: long polling."""
@@ -237,7 +237,7 @@ class WebhookConfig:
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    """What the bot sends (chatbot/ratelimit.py) and how much it takes in at once."""
+    """What the bot sends (chatbot/delivery/ratelimit.py) and how much it takes in at once."""
 
     global_per_second: int = 30
     """Never more sends than this in any 1-second window (Telegram's limit)."""
@@ -258,7 +258,7 @@ class LimitsConfig:
 @dataclass(frozen=True)
 class FetchConfig:
     """Downloading a user's photo (getFile + the file download): both are safe to retry, within a
-    budget (chatbot/fetch.py)."""
+    budget (chatbot/flow/fetch.py)."""
 
     budget_s: float = 60.0
     """Per photo; then one friendly "please send it again" (never silence). At least two attempts
@@ -296,7 +296,7 @@ class TelegramConfig:
     """A private channel (the bot an admin) where it uploads celebrity photos for inline sharing;
     0: share the cached photo if one is known, else a text invitation (docs/deploy.md)."""
     state_db: str = "telegram_state.sqlite3"
-    """In paths.assets: the journal of webhook updates until answered (chatbot/journal.py)."""
+    """In paths.assets: the journal of webhook updates until answered (chatbot/delivery/journal.py)."""
     journal_keep_s: float = 172_800.0
     """Answered update ids are remembered this long (2 days) to ignore Telegram's re-deliveries."""
     polling_timeout: int = 30
