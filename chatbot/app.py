@@ -57,13 +57,16 @@ def build_application(token: str, tg: TelegramConfig, rate_limiter: BaseRateLimi
 
 
 class BotRunner:
-    def __init__(self, config: Config, token: str, webhook_secret: str | None = None) -> None:
+    def __init__(self, config: Config, token: str, webhook_secret: str | None = None,
+                 pool: FacePool | None = None) -> None:
+        """``pool``: a worker pool to use instead of starting one; its owner closes it (tests, benchmarks)."""
         self.config = config
         self.token = token
         self.webhook_secret = webhook_secret
         self.webhook = bool(config.telegram.webhook.url)
         self.metrics = Metrics()
-        self.pool: FacePool | None = None
+        self.pool: FacePool | None = pool
+        self._own_pool = pool is None
         self.index: LiveIndex | None = None
         self.deps: Deps | None = None
         self.app: Application | None = None
@@ -79,7 +82,8 @@ class BotRunner:
     async def start(self) -> None:
         cfg = self.config
         tg = cfg.telegram
-        self.pool = FacePool(cfg.engine, cfg.pool)
+        if self.pool is None:
+            self.pool = FacePool(cfg.engine, cfg.pool)
         self.index = LiveIndex(cfg, await asyncio.to_thread(FaceIndex.load, cfg))
         gallery = self.index.current.gallery
         self.metrics.gallery_faces.set(len(gallery))
@@ -203,6 +207,6 @@ class BotRunner:
             await self.http.stop()
         if self.db:
             await self.db.close()
-        if self.pool:
+        if self.pool and self._own_pool:
             await asyncio.to_thread(self.pool.close)
         log.info("stopped")

@@ -84,7 +84,7 @@ class FacePool:
         self._inflight: set[concurrent.futures.Future] = set()
         self._pool = self._new_pool()
         self.restarts = 0  # pools replaced after pebble declared one broken
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self.pending = 0  # jobs submitted and not finished (queue depth for metrics)
 
     # -- lifecycle ---------------------------------------------------------
@@ -212,11 +212,17 @@ class FacePool:
                               text) -> bytes | None:
         return await self._run(_card_from_photo, data, box, str(celebrity), text)
 
+    def _slots_here(self) -> asyncio.Semaphore:
+        """The pending-jobs limit, for the running event loop: one pool may serve successive loops
+        (a bot restarted in the same process, the tests), and a semaphore belongs to one loop."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.config.max_pending))
+        return self._slots[1]
+
     async def _run(self, fn, *args):
         """A small job other than embedding; any failure (dead worker, time-out) is None."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.config.max_pending)
-        async with self._slots:
+        async with self._slots_here():
             future = self._schedule(fn, *args)
             await self._wait(future)
             if future.cancelled() or future.exception() is not None:
@@ -228,9 +234,7 @@ class FacePool:
     async def embed(self, data: bytes, *, jitters: int | None = None, annotate: bool = False,
                     chips: int = 0) -> EmbedResult:
         """Embed one photo without blocking the event loop; beyond ``max_pending`` jobs a caller waits."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.config.max_pending)
-        async with self._slots:
+        async with self._slots_here():
             future = self.submit(data, jitters=jitters, annotate=annotate, chips=chips)
             await self._wait(future)  # any failure is turned into an outcome below
             return self.result_of(future)
