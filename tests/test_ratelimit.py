@@ -5,9 +5,9 @@ import asyncio
 import random
 import time
 
-from bench.bot_e2e import max_in_window
 from chatbot.fairqueue import FairQueue
 from chatbot.ratelimit import SlidingWindow
+from testkit.rates import max_in_window
 
 
 async def test_window_holds_at_arrival_despite_jitter():
