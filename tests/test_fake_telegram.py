@@ -8,7 +8,7 @@ import io
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 import pytest_asyncio
@@ -286,6 +286,18 @@ async def test_commands_and_descriptions_per_scope_and_language(bot: Bot, fake: 
     assert fake.bot_text("short_description") == "Lookalikes"
 
 
+async def serve_webhook(receive: Callable[[web.Request], Awaitable[web.Response]]) -> tuple[web.AppRunner, str]:
+    """An HTTP server on a free port answering POST /hook; returns it and the hook's URL."""
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/hook"
+
+
 @pytest.mark.asyncio
 async def test_webhook_delivery_with_secret(bot: Bot, fake: FakeTelegram) -> None:
     received: list[tuple[dict, str | None]] = []
@@ -298,16 +310,10 @@ async def test_webhook_delivery_with_secret(bot: Bot, fake: FakeTelegram) -> Non
         received.append((await request.json(), request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, url = await serve_webhook(receive)
     try:
         fake.send_text(USER, "queued before the webhook")
-        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret_-x")
+        assert await bot.set_webhook(url, secret_token="s3cret_-x")
         with pytest.raises(Conflict):
             await bot.get_updates()
         fake.send_text(USER, "second")
@@ -392,7 +398,7 @@ async def test_application_polling_lifecycle(fake: FakeTelegram) -> None:
     assert fake.pending_update_count == 0  # the final poll confirmed everything
 
 
-async def serve_webhook(app: Application, secret: str) -> tuple[web.AppRunner, str]:
+def application_webhook(app: Application, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A webhook receiver as bots have one (this bot's is chatbot/http.py): the secret header is
     checked, and each update goes to the Application."""
 
@@ -402,14 +408,7 @@ async def serve_webhook(app: Application, secret: str) -> tuple[web.AppRunner, s
         await app.update_queue.put(telegram.Update.de_json(await request.json(), app.bot))
         return web.Response()
 
-    server = web.Application()
-    server.router.add_post("/hook", receive)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/hook"
+    return receive
 
 
 @pytest.mark.asyncio
@@ -419,7 +418,7 @@ async def test_application_webhook_lifecycle(fake: FakeTelegram) -> None:
         .updater(None).build()
     app.add_handler(MessageHandler(filters.PHOTO, _echo_photo_size))
     async with app:
-        runner, url = await serve_webhook(app, "abc")
+        runner, url = await serve_webhook(application_webhook(app, "abc"))
         try:
             await app.start()
             assert await app.bot.set_webhook(url, secret_token="abc")
