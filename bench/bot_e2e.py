@@ -3,7 +3,7 @@
     python -m bench.bot_e2e [--singles 20] [--bursts 100,300] [--workers N]
 
 Runs the real bot (BotRunner, worker pool, index of the demo gallery or the
-one in assets/) in-process against tests.fake_telegram.FakeTelegram over
+one in assets/) in-process against testkit.fake_telegram.FakeTelegram over
 HTTP on 127.0.0.1. Latency is measured from the moment the fake queues the
 update to the moment it receives the answer.
 """
@@ -18,7 +18,8 @@ import time
 from chatbot.app import BotRunner
 from gallery.demo import test_images
 from settings import load_config
-from tests.fake_telegram import FakeTelegram
+from testkit.fake_telegram import FakeTelegram
+from testkit.rates import max_in_window
 
 TOKEN = "100000001:BENCH-token-abcdefghijklmnopqrstuv"
 
@@ -82,16 +83,6 @@ async def run(singles: int, bursts: list[int], workers: int | None) -> None:
                       f"latency p50 {statistics.median(lat):.2f} s, p95 {percentile(lat, 0.95):.2f} s")
         finally:
             await runner.stop()
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,12 +43,12 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from bench.common import RSS_SOURCE, SHARED_FACES  # noqa: E402
 from bench.index_scaling import FACES_PER_PERSON, synthesize  # noqa: E402
 from bench.pool_scaling import cpu_model  # noqa: E402
 from gallery.demo import ROOT, test_images  # noqa: E402
 
 GB = 2**30
-SHARED = ROOT.parent / "shared" / "faces"
 
 WRITE = r"""
 import sys
@@ -77,8 +77,7 @@ t = time.perf_counter(); exact_knn(q, v, 1); print(json.dumps({"seconds": time.p
 START = r"""
 import gc, json, os, sys, time
 import numpy as np
-def rss():
-    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+""" + RSS_SOURCE + r"""
 t0 = time.perf_counter()
 from settings import load_config
 from search.index import FaceIndex
@@ -134,7 +133,7 @@ def seed_vectors(shared_photos: int) -> np.ndarray:
     from settings import load_config
     from worker.engine import FaceEngine
     engine = FaceEngine(load_config().engine)
-    files = sorted(test_images().glob("*.jpg")) + (sorted(SHARED.glob("*/*.jpg"))[:shared_photos] if SHARED.is_dir() else [])
+    files = sorted(test_images().glob("*.jpg")) + (sorted(SHARED_FACES.glob("*/*.jpg"))[:shared_photos] if SHARED_FACES.is_dir() else [])
     out = [r.faces[0].vector for r in (engine.embed(f.read_bytes()) for f in files) if len(r.faces) == 1]
     return np.unique(np.round(np.array(out), 5), axis=0).astype(np.float32)
 
@@ -195,7 +194,7 @@ def photo_rates(count: int, workers: int, repeats: int) -> dict:
     from worker.dask_pool import DaskPool
     from worker.pool import FacePool
     config = load_config()
-    files = sorted(SHARED.glob("*/*.jpg"))[:count] if SHARED.is_dir() else sorted(test_images().glob("*.jpg"))
+    files = sorted(SHARED_FACES.glob("*/*.jpg"))[:count] if SHARED_FACES.is_dir() else sorted(test_images().glob("*.jpg"))
     t0 = time.perf_counter()
     local = FacePool(config.engine, config.pool, workers=workers)
     local.warm_up()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from bench.common import iou
 from bench.pipeline import benchmark_files, photos_at
 from settings import EngineConfig, load_config
 from worker.decode import decode_image
@@ -122,14 +123,6 @@ def boxes_of(engine, images: Images, original_width: int) -> list[tuple[float, f
     rects, _, _ = engine.detector.run(np.asarray(gray), 0, 0.0)
     s = original_width / gray.width
     return [(r.left() * s, r.top() * s, r.right() * s, r.bottom() * s) for r in rects]
-
-
-def iou(a, b) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def descriptors(engine, images: Images, boxes, original_width: int) -> np.ndarray:

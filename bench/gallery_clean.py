@@ -41,14 +41,13 @@ from pathlib import Path
 import numpy as np
 
 import build_embeddings
+from bench.common import SHARED_FACES
 from gallery.clean import DROPPED, REASONS, clean, nearest_people, neighbours
-from gallery.demo import ROOT
 from gallery.photos import EXTENSIONS
 from gallery.store import Gallery
 from search.exact import exact_knn
 from settings import Config, load_config
 
-SHARED_FACES = ROOT.parent / "shared" / "faces"
 WAYS = ("moved", "lookalike", "absent", "copied", "namesake")
 
 

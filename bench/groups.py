@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.pipeline import SHARED_FACES, photos_at
+from bench.common import SHARED_FACES, iou
+from bench.pipeline import photos_at
 from settings import load_config
 from worker.detect import Box, reading_order
 from worker.engine import FaceEngine
@@ -107,15 +108,6 @@ def compose(layout: Layout, tiles: list[tuple[Image.Image, Box]], rng: random.Ra
     out = io.BytesIO()
     canvas.save(out, "JPEG", quality=90)
     return out.getvalue(), truth
-
-
-def iou(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def score(found: list[Box], truth: list[Box]) -> tuple[int, int]:

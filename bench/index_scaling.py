@@ -31,6 +31,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench.common import pyplot  # noqa: E402
 from bench.pool_scaling import cpu_model  # noqa: E402
 from gallery.demo import ROOT, test_images  # noqa: E402
 from search.exact import exact_knn, squared_l2  # noqa: E402
@@ -167,9 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     if args.plot:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for row in rows:
             ax.plot([e["ms_p50"] for e in row["ef"]], [e["recall1"] for e in row["ef"]], "o-",

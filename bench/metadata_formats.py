@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import ujson
 
+from bench.common import RSS_SOURCE
+
 
 def face(i: int) -> dict:
     return {"file": f"Person {i // 4:07d}/{i:08d}.jpg", "hash": f"{i:064x}", "thumbnail": f"thumbs/{i:032x}.jpg",
@@ -52,8 +54,7 @@ def write(work: Path, n: int) -> None:
 LOAD = r"""
 import json, os, sqlite3, sys, time
 import numpy as np, ujson
-def rss():
-    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+""" + RSS_SOURCE + r"""
 work, fmt = sys.argv[1], sys.argv[2]
 before = rss(); t = time.perf_counter()
 if fmt == "people.json":

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from gallery.demo import ROOT, test_images
+from bench.common import SHARED_FACES
+from gallery.demo import test_images
 from settings import DESCRIPTOR_BACKENDS, load_config
 from worker.engine import FaceEngine
 
-SHARED_FACES = ROOT.parent / "shared" / "faces"
 MIN_SHARED_SIDE = 600  # px: photos smaller than this are not photos a user sends at 1280 px
 MAX_SHARED = 40
 STAGES = ("decode", "detect", "upsample", "second_pass", "landmarks", "descriptor")

@@ -16,6 +16,7 @@ import platform
 import statistics
 import time
 
+from bench.common import pyplot
 from bench.pipeline import photos_at
 from settings import Config, EngineConfig, load_config
 from worker.outcome import Outcome
@@ -133,10 +134,7 @@ def scaling(config: Config, photos: list[bytes], counts: list[int], args: argpar
 
 
 def plot(path: str, rows: list[tuple[int, float, float | None]]) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     n = [r[0] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.plot(n, [r[1] for r in rows], "o-", label="pool")

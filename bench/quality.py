@@ -29,6 +29,7 @@ import numpy as np
 
 import build_embeddings
 import build_index
+from bench.common import SHARED_FACES, pyplot
 from gallery.cache import EmbedCache, Entry
 from gallery.demo import ROOT
 from gallery.photos import content_hash
@@ -41,7 +42,6 @@ from search.similarity import similarity
 from settings import Config, load_config
 from worker.pool import FacePool
 
-SHARED_FACES = ROOT.parent / "shared" / "faces"
 WORK = ROOT / ".cache" / "quality"
 GALLERY_SHARE = 0.70
 CLOSE_PAIR = 0.5          # different people closer than this: dlib's known weak spot
@@ -242,10 +242,7 @@ def calibration_variants(gallery_distances: np.ndarray, outsider_best: np.ndarra
 
 
 def plot(path: Path, before: dict, now: dict, gallery_distances: np.ndarray) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     fit_on = gallery_distances[np.isfinite(gallery_distances)]
     both = np.concatenate([fit_on, now["best"]])

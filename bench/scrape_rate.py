@@ -3,7 +3,7 @@
     python -m bench.scrape_rate [--people 1000] [--per-person 3] [--runs 3] [--concurrency N]
                                 [--thumb-width PX] [--mbps M]
 
-The fake server runs in its own process (tests/fake_wikimedia.py), so the
+The fake server runs in its own process (testkit/fake_wikimedia.py), so the
 figure is the scraper's own cost (HTTP, JPEG check, atomic writes, info.json)
 on loopback: an upper bound, with no network latency. The download cap is
 lifted by default (--mbps 100000) to measure the code, not the cap; the
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mbps", type=float, default=100_000.0, help="download cap (default: practically none)")
     args = parser.parse_args(argv)
 
-    server = subprocess.Popen([sys.executable, "-m", "tests.fake_wikimedia", "--people", str(args.people),
+    server = subprocess.Popen([sys.executable, "-m", "testkit.fake_wikimedia", "--people", str(args.people),
                                "--files", str(args.per_person)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         urls = (server.stdout.readline() if server.stdout else "").split()

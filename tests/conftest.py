@@ -1,17 +1,20 @@
 """Shared fixtures: real photos, real models, a demo gallery built by the real scripts."""
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import yaml
 from PIL import Image
 
+from collect.agent import CONTACT_ENV
 from gallery.demo import build_demo_photos, test_images as fetch_test_images
 from settings import DEFAULT_CONFIG, Config, load_config
+from testkit.fake_wikimedia import FakePerson, FakeWikimedia
+from testkit.images import jpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,23 +32,6 @@ def run_script(*args: str | Path, timeout: float = 300) -> subprocess.CompletedP
     """Run one of the entry points as a user would, from the repository root."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def jpeg(image: Image.Image, **save: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92, **save)
-    return out.getvalue()
-
-
-def side_by_side(*images: Image.Image) -> Image.Image:
-    """A real group photo stand-in: real face photos pasted next to each other."""
-    height = max(im.height for im in images)
-    canvas = Image.new("RGB", (sum(im.width for im in images), height), "white")
-    x = 0
-    for im in images:
-        canvas.paste(im.convert("RGB"), (x, 0))
-        x += im.width
-    return canvas
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +95,22 @@ def photo_folder(out: Path, images: Path, count: int) -> list[Path]:
     (out / "Nobody" / "wall.jpg").write_bytes(jpeg(Image.new("RGB", (400, 300), "beige")))
     (out / "Nobody" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     return paths + [out / "Nobody" / "wall.jpg", out / "Nobody" / "broken.jpg"]
+
+
+@pytest_asyncio.fixture
+async def wikimedia(monkeypatch: pytest.MonkeyPatch):
+    """Factory: start a fake Wikimedia serving the given people; all are closed at the end.
+
+    An operator's own LOOKALIKE_CONTACT would override the tests' contact: it is unset here."""
+    monkeypatch.delenv(CONTACT_ENV, raising=False)
+    started: list[FakeWikimedia] = []
+
+    async def start(people: list[FakePerson]) -> FakeWikimedia:
+        fake = FakeWikimedia(people)
+        await fake.start()
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        await fake.close()

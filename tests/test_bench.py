@@ -32,7 +32,7 @@ def test_index_benchmark_runs_end_to_end(capsys, tmp_path):
 def test_quality_benchmark_on_a_small_labelled_set(images, tmp_path, capsys, monkeypatch):
     from PIL import ImageOps
 
-    from tests.conftest import jpeg
+    from testkit.images import jpeg
     faces = tmp_path / "faces"
     # The names' stable hashes put Obama and Biden in the gallery and "Obama_Partial" outside it.
     for person, files in {"Barack_Obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "Joe_Biden": ["biden.jpg"],
@@ -99,7 +99,7 @@ def test_decode_detect_benchmark_compares_strategies_with_todays_faces(engine, c
     from PIL import Image
 
     from bench import decode_detect
-    from tests.conftest import jpeg, side_by_side
+    from testkit.images import jpeg, side_by_side
     group = jpeg(side_by_side(*(Image.open(images / n) for n in ("obama.jpg", "biden.jpg"))))
     decode_detect.run(engine, config.engine, "two photos", [("obama", (images / "obama.jpg").read_bytes()),
                                                             ("group", group)], 1)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from testkit.images import png_header_only
 from worker.decode import ImageRejected, decode_image
 from worker.outcome import Outcome
 
@@ -19,15 +18,6 @@ def encode(image: Image.Image, fmt: str, **kw: object) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **kw)
     return out.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG that claims to be width x height: the classic decompression bomb."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def refused(data: bytes, **limits: int) -> Outcome:

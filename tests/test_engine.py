@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import jpeg, side_by_side
+from testkit.images import jpeg, side_by_side
 from worker.outcome import Outcome
 
 OBAMA = ["obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg"]
@@ -82,7 +82,7 @@ def test_bad_bytes_have_typed_outcomes(engine, data, outcome):
 
 
 def test_truncated_and_bomb(engine, photo):
-    from tests.test_decode import png_header_only
+    from testkit.images import png_header_only
     assert engine.embed(photo("biden.jpg")[:10_000]).outcome is Outcome.NOT_AN_IMAGE
     assert engine.embed(png_header_only(60_000, 60_000)).outcome is Outcome.TOO_LARGE
 

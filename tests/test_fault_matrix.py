@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from tests.conftest import jpeg
-from tests.fake_telegram import Call, FaultSpec
-from tests.test_bot import running_bot
+from testkit.bot import running_bot
+from testkit.fake_telegram import Call, FaultSpec
+from testkit.images import jpeg
 
 LATE = 7.0  # past the client's 5 s read time-out
 FAULTS: dict[str, FaultSpec] = {

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from settings import load_config
-from tests.conftest import jpeg
+from testkit.images import jpeg
 from worker.annotate import draw_numbered_boxes
 from worker.detect import SecondPass, merge_passes, overlap, plan_second_pass, reading_order
 from worker.outcome import Outcome

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.conftest import jpeg
-from tests.test_decode import png_header_only
+from testkit.images import jpeg, png_header_only
 from worker.outcome import Outcome
 from worker.pool import FacePool
 

@@ -50,8 +50,8 @@ def test_user_photos_never_touch_the_disk(demo_config, photo, tmp_path):
 
     import yaml
 
-    from tests.fake_telegram import FakeTelegram
-    from tests.test_bot import TOKEN, bot_process, free_port
+    from testkit.bot import TOKEN, bot_process, free_port
+    from testkit.fake_telegram import FakeTelegram
 
     assets = Path(yaml.safe_load(demo_config.read_text())["paths"]["assets"])
     hook, work, tmp, log = tmp_path / "hook", tmp_path / "cwd", tmp_path / "tmp", tmp_path / "writes.log"
@@ -95,8 +95,8 @@ def test_2000_mixed_updates_from_500_chats(demo_config, photo, tmp_path):
     (which keeps every card it is sent)."""
     import subprocess
 
-    from tests.fake_telegram import FakeTelegram
-    from tests.test_bot import TOKEN, bot_process
+    from testkit.bot import TOKEN, bot_process
+    from testkit.fake_telegram import FakeTelegram
 
     limits = {"per_user_pending": 10, "max_in_flight": 5000}
     with FakeTelegram(token=TOKEN) as fake:

@@ -12,8 +12,8 @@ import ujson
 
 from collect.agent import CONTACT_ENV
 from tests.conftest import ROOT, write_config
-from tests.fake_wikimedia import FakePerson
-from tests.test_scrape_photos import CONTACT, wikimedia  # noqa: F401 - fixture
+from testkit.fake_wikimedia import FakePerson
+from testkit.scraping import CONTACT
 
 
 def test_make_target_passes_the_size() -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import jpeg
+from testkit.images import jpeg
 from worker.outcome import Outcome
 from worker.pool import FacePool
 

@@ -5,9 +5,9 @@ import asyncio
 import random
 import time
 
-from bench.bot_e2e import max_in_window
-from chatbot.flow.fairqueue import FairQueue
 from chatbot.delivery.ratelimit import SlidingWindow
+from chatbot.flow.fairqueue import FairQueue
+from testkit.rates import max_in_window
 
 
 async def test_window_holds_at_arrival_despite_jitter():

@@ -9,8 +9,8 @@ import os
 import signal
 import time
 
-from tests.fake_telegram import FaultSpec, random_faults
-from tests.test_bot import answers, running_bot
+from testkit.bot import answers, running_bot
+from testkit.fake_telegram import FaultSpec, random_faults
 
 
 def answered_once(fake, sent: list[tuple[int, int]]) -> bool:
@@ -95,8 +95,8 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
     import subprocess
     import time
 
-    from tests.fake_telegram import FakeTelegram
-    from tests.test_bot import TOKEN, bot_process
+    from testkit.bot import TOKEN, bot_process
+    from testkit.fake_telegram import FakeTelegram
 
     with FakeTelegram(token=TOKEN) as fake:
         start = bot_process(demo_config, fake, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -175,8 +175,8 @@ def test_webhook_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(de
     what Telegram could not deliver meanwhile arrives later, nothing is answered twice."""
     import subprocess
 
-    from tests.fake_telegram import FakeTelegram
-    from tests.test_bot import TOKEN, bot_process, free_port
+    from testkit.bot import TOKEN, bot_process, free_port
+    from testkit.fake_telegram import FakeTelegram
 
     # Telegram keeps re-delivering to a dead webhook; so does this fake, for a couple of minutes.
     with FakeTelegram(token=TOKEN, webhook_retries=150, webhook_retry_delay=0.2, webhook_max_delay=1.0) as fake:

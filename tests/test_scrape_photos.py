@@ -1,4 +1,4 @@
-"""scrape_photos.py against a local fake Wikidata + Commons (tests/fake_wikimedia.py).
+"""scrape_photos.py against a local fake Wikidata + Commons (testkit/fake_wikimedia.py).
 
 Nothing here touches the internet; everything is written under tmp_path.
 """
@@ -12,52 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import ujson
 from PIL import Image
 
 from collect import commons, store, wikidata
-from collect.agent import CONTACT_ENV
 from collect.http import retry_after
-from collect.scrape import BROKEN, REFUSED, Options, Summary, scrape
-from settings import ScrapeConfig
+from collect.scrape import BROKEN, REFUSED
 from tests.conftest import ROOT, write_config
-from tests.fake_wikimedia import FakePerson, FakeWikimedia, make_people
+from testkit.fake_wikimedia import FakePerson, FakeWikimedia, make_people
+from testkit.scraping import CONTACT, run
 
-CONTACT = "lookalike-tests@example.org"
 UA_PREFIX = "lookalike-gallery-builder/1.0 (lookalike-tests@example.org) aiohttp/"
-
-
-def config_for(fake: FakeWikimedia, **changes: object) -> ScrapeConfig:
-    values = dict(sparql_endpoint=fake.sparql_endpoint, commons_api=fake.commons_api, contact=CONTACT,
-                  thumb_width=300, concurrency=2, retries=2, timeout_s=10.0, backoff_s=0.01,
-                  download_mbps=10_000.0)
-    values.update(changes)
-    return ScrapeConfig(**values)  # type: ignore[arg-type]
-
-
-@pytest_asyncio.fixture
-async def wikimedia(monkeypatch: pytest.MonkeyPatch):
-    """Factory: start a fake Wikimedia serving the given people; all are closed at the end.
-
-    An operator's own LOOKALIKE_CONTACT would override the tests' contact: it is unset here."""
-    monkeypatch.delenv(CONTACT_ENV, raising=False)
-    started: list[FakeWikimedia] = []
-
-    async def start(people: list[FakePerson]) -> FakeWikimedia:
-        fake = FakeWikimedia(people)
-        await fake.start()
-        started.append(fake)
-        return fake
-
-    yield start
-    for fake in started:
-        await fake.close()
-
-
-async def run(fake: FakeWikimedia, out: Path, **options: object) -> Summary:
-    opts = Options(out=out, progress=False, **options)  # type: ignore[arg-type]
-    return await scrape(config_for(fake), opts)
 
 
 def decodes(path: Path) -> bool:

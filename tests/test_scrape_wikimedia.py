@@ -22,8 +22,8 @@ from collect.rate import ByteRate
 from collect.scrape import Options, scrape
 from collect.wikidata import QueryTimeout
 from tests.conftest import ROOT, write_config
-from tests.fake_wikimedia import FakePerson, make_people, photo_bytes
-from tests.test_scrape_photos import CONTACT, config_for, run, wikimedia  # noqa: F401 - fixture
+from testkit.fake_wikimedia import FakePerson, make_people, photo_bytes
+from testkit.scraping import CONTACT, config_for, run
 
 DOCS = ROOT / "docs" / "collecting.md"
 

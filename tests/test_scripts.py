@@ -9,7 +9,8 @@ import ujson
 from PIL import Image
 
 from gallery.store import Gallery
-from tests.conftest import jpeg, run_script, side_by_side, write_config
+from tests.conftest import run_script, write_config
+from testkit.images import jpeg, side_by_side
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import ujson
 
 from gallery.store import Gallery
 from tests.conftest import run_script, write_config
-from tests.test_bot import answers, only_answer, running_bot
+from testkit.bot import answers, only_answer, running_bot
 
 HOSTILE = "Tom & <b>Jerry<b> \"O'Neil\" <i> &lt;"  # no "/": a folder name cannot hold one
 

@@ -14,8 +14,9 @@ from PIL import Image, ImageOps
 from chatbot.delivery.prefs import LanguagePrefs
 from chatbot.flow.results import ResultStore, Result, parse_callback
 from chatbot.texts import LOCALE, catalogs, languages
-from tests.conftest import jpeg, run_script, side_by_side, write_config
-from tests.test_bot import answers, only_answer, running_bot
+from tests.conftest import run_script, write_config
+from testkit.bot import answers, only_answer, running_bot
+from testkit.images import jpeg, side_by_side
 from worker.card import HEIGHT, PANEL, WIDTH, CardText, face_boxes, render_card
 
 CARD = (WIDTH, HEIGHT)

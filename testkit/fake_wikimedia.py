@@ -10,7 +10,7 @@ scaled, files without thumbnail, author or licence, redirected and
 unnormalised titles, 429 with Retry-After, 5xx, truncated images and 404s.
 Also runnable as a server for the benchmarks:
 
-    python -m tests.fake_wikimedia --people 200 --files 4     # prints the three base URLs
+    python -m testkit.fake_wikimedia --people 200 --files 4     # prints the three base URLs
 """
 from __future__ import annotations
 

@@ -1,0 +1,86 @@
+"""The real bot against the fake Bot API: in this process (BotRunner) or as bot.py's own process."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from chatbot.app import BotRunner
+from settings import load_config
+from testkit.fake_telegram import Call, FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456789:AAH-secret-test-token-abcdefghijklmno"
+
+
+@contextlib.asynccontextmanager
+async def running_bot(demo_config, webhook: bool = False, secret: str | None = None, **telegram):
+    with FakeTelegram(token=TOKEN) as fake:
+        tg = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
+              "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
+        config = load_config(demo_config).replace(telegram=tg, pool={"workers": 2})
+        forget_other_telegrams(config.paths.assets)
+        if webhook:
+            config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})
+        runner = BotRunner(config, TOKEN, secret)
+        if webhook:
+            # The webhook URL must point at our own server, whose port is known only once it listens.
+            runner.config = config
+        await runner.start()
+        if webhook:
+            url = f"http://127.0.0.1:{runner.http.port}{config.telegram.webhook.path}"
+            await runner.app.bot.set_webhook(url, secret_token=secret)
+        try:
+            yield fake, runner
+        finally:
+            await runner.stop()
+
+
+def forget_other_telegrams(assets: Path) -> None:
+    """Each test's fake is a new Telegram with the same bot token: the file_ids
+    and update offsets an earlier fake handed out mean nothing to it."""
+    for name in ("telegram_file_ids.json", "telegram_updates.json", "telegram_state.sqlite3",
+                 "telegram_state.sqlite3-wal", "telegram_state.sqlite3-shm"):
+        (assets / name).unlink(missing_ok=True)
+
+
+async def answers(fake: FakeTelegram, count: int, chat_id=None, timeout: float = 60) -> list[Call]:
+    return await fake.wait_for_sent_async(chat_id=chat_id, count=count, timeout=timeout)
+
+
+def only_answer(fake: FakeTelegram, chat_id: int, message_id: int) -> Call:
+    replies = fake.replies_to(chat_id, message_id)
+    assert len(replies) == 1, [r.method for r in replies]
+    return replies[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, *, webhook_port: int | None = None,
+                env: dict[str, str] | None = None, cwd: Path = ROOT, telegram: dict | None = None,
+                **popen) -> Callable[[], subprocess.Popen]:
+    """A starter for bot.py as a real process with the demo gallery: polling the fake, or
+    (``webhook_port``) serving a webhook there with the secret ``WEBHOOK_SECRET``."""
+    raw = yaml.safe_load(demo_config.read_text())
+    raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
+                       "webhook": {"port": 0}, **(telegram or {})}
+    if webhook_port:
+        raw["telegram"]["webhook"] = {"port": webhook_port, "listen": "127.0.0.1",
+                                      "url": f"http://127.0.0.1:{webhook_port}/telegram"}
+    assets = Path(raw["paths"]["assets"])
+    forget_other_telegrams(assets)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    full_env = {**os.environ, "BOT_TOKEN": TOKEN, "WEBHOOK_SECRET": "webhook-secret", **(env or {})}
+    return lambda: subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", str(cfg)], cwd=cwd,
+                                    env=full_env, **popen)
