@@ -79,6 +79,7 @@ class StandInPhotos:
         self.requests: list[PhotoRequest] = []
         self.card_words: list = []
         self.fetched: list[bytes] = []
+        self.stored: list[Result] = []     # results put into the store (their tokens are in the buttons)
 
     async def answer(self, request: PhotoRequest, words: CardWords) -> Answer:
         self.requests.append(request)
@@ -89,6 +90,7 @@ class StandInPhotos:
                             RANKED[i:i + TOP_K]) for i in range(self.faces)]
         result = Result(request.chat_id, request.user, request.file_id, request.lang, faces)
         self.results.put(result)
+        self.stored.append(result)
         detected = self.detected or self.faces
         if self.faces > 1:
             return Answer(Outcome.OK, result, detected, ANNOTATED)
