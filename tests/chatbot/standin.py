@@ -45,6 +45,11 @@ RANKED = [Match(i, p["name"], 10 + i, 0.40 + 0.03 * i, round(0.87 - 0.06 * i, 2)
 TOP_K = 3
 
 
+def person_key(person: int) -> str:
+    """The thumbnail key (file_id cache) of the face that represents a person found by name."""
+    return f"thumbs/person{person}.jpg"
+
+
 def jpeg(colour: str, size: tuple[int, int] = (64, 64)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "JPEG")
@@ -109,7 +114,7 @@ class StandInPhotos:
 
     def find_people(self, query: str, limit: int) -> list[Person]:
         names = [p["name"] for p in PEOPLE]
-        return [Person(i, names[i], 10 + i, THUMB_KEY, self.thumb) for i in search_names(names, query, limit)]
+        return [Person(i, names[i], 10 + i, person_key(i), self.thumb) for i in search_names(names, query, limit)]
 
     def thumbnail(self, face: int) -> tuple[str, Path]:
         return THUMB_KEY, self.thumb
