@@ -49,8 +49,8 @@ def build_application(token: str, tg: TelegramConfig, rate_limiter: BaseRateLimi
                .updater(None))  # polling is ours (chatbot/delivery/polling.py), the webhook too
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
-    if request is not None:
-        builder = builder.request(request)
+    if request is not None:  # the offline seam answers getUpdates too
+        builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     routes.register(app)
     return app
