@@ -16,10 +16,16 @@ import math
 
 from telegram.error import RetryAfter
 
+MAX_DOUBLINGS = 64
+
 
 def backoff(first: float, failures: int, cap: float = math.inf) -> float:
-    """The wait after the ``failures``-th failure in a row (1 for the first): doubling from ``first``."""
-    return min(cap, first * 2 ** max(0, failures - 1))
+    """The wait after the ``failures``-th failure in a row (1 for the first): doubling from ``first``.
+
+    The exponent stops growing long before a float would overflow: polling counts its failures
+    for as long as Telegram is unreachable, hours if need be.
+    """
+    return min(cap, first * 2.0 ** min(max(0, failures - 1), MAX_DOUBLINGS))
 
 
 def retry_delay(exc: RetryAfter) -> float:

@@ -14,8 +14,6 @@ async def test_nothing_in_flight_drains_at_once():
     assert await tracker.drain(5) is True
 
 
-@pytest.mark.xfail(strict=True, reason="reported: wait_for with timeout 0 cancels the idle wait before it runs, "
-                                       "so a zero grace period reports work left over when there is none")
 async def test_nothing_in_flight_drains_even_with_no_grace():
     assert await InFlight().drain(0) is True
 
