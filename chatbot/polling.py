@@ -24,7 +24,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from chatbot.ratelimit import retry_delay
-from gallery.store import atomic_write
+from durable import atomic_write
 
 log = logging.getLogger(__name__)
 
