@@ -63,7 +63,7 @@ class GalleryConfig:
     max_roll: float = 25.0
     near_duplicate: float = 0.12
     thumbnail_size: int = 512
-    # Cleaning after selection (gallery/clean.py); thresholds measured on ../shared/faces.
+    # Cleaning after selection (rebuild/clean.py); thresholds measured on ../shared/faces.
     clean: bool = True
     clean_min_photos: int = 3        # people with fewer photos are not judged: no majority to compare with
     same_person: float = 0.6         # dlib's same-person distance: a photo further from its own (median) may go
