@@ -5,6 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# An editable install maps each top-level package it found, so a new one needs a re-install.
+PKGS   := $(sort $(wildcard */__init__.py))
+EDITABLE := $(VENV)/.editable-$(shell echo $(PKGS) | cksum | cut -d' ' -f1)
 DEMO   := .cache/demo_photos
 GALLERY_SIZE ?= 1000
 INDEX  := assets/index.bin
@@ -13,7 +16,7 @@ MODEL  := .cache/models/dlib_face_recognition_resnet_model_v1.onnx
 
 .PHONY: install test run bench demo gallery clean config-docs
 
-install: $(STAMP) $(MODEL) $(MO) $(INDEX)
+install: $(STAMP) $(EDITABLE) $(MODEL) $(MO) $(INDEX)
 
 # Message catalogs (chatbot/texts.py): compiled from the .po files a translator edits.
 locale/%/LC_MESSAGES/lookalike.mo: locale/%/LC_MESSAGES/lookalike.po $(STAMP)
@@ -23,6 +26,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
+
+# The project itself, editable (pyproject.toml): `import worker, search, ...` works from any
+# folder and edits take effect at once. Redone when pyproject.toml or the set of packages changes.
+$(EDITABLE): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.editable-* && touch $@
 
 # dlib's face ResNet weights converted to ONNX (about a second), checked against a stored
 # SHA-256 and against dlib on the test photos. Rebuilt when the converter or a package changes.
@@ -72,4 +81,4 @@ config-docs:
 	$(PY) -m settings.reference --write
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache
+	rm -rf $(VENV) .cache .pytest_cache *.egg-info

@@ -6,23 +6,21 @@
 
 Writes DIR/<Name>/<file>.jpg and DIR/<Name>/info.json (the input of
 build_embeddings.py). Resumable: people whose info.json is complete are skipped.
+
+The run is collect/'s (collect/run.py); this script only reads the command line.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import logging
 import sys
 from pathlib import Path
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from collect.agent import NoContact
-from collect.http import FetchError
-from collect.scrape import Options, Summary, scrape
+from collect import run
+from collect.scrape import Options
 from collect.wikidata import parse_occupations, read_names
-from settings import ScrapeConfig, load_config
+from settings import load_config
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,22 +43,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def collect(scrape_cfg: ScrapeConfig, options: Options) -> Summary | int:
-    """The scrape with its progress bar, or the exit status (error printed) when it could not run."""
-    try:
-        with logging_redirect_tqdm():
-            return asyncio.run(scrape(scrape_cfg, options))
-    except NoContact as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FetchError as exc:
-        print(f"error: the Wikidata query failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -77,16 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(out=args.out or config.paths.photos, per_person=args.per_person,
                       limit=args.limit if names is not None else (args.limit or 100),
                       occupations=occupations, names=names, progress=not args.no_progress)
-    summary = collect(scrape_cfg, options)
-    if isinstance(summary, int):
-        return summary
-    for line in summary.lines():
-        print(line)
-    for failure in summary.failures[:20]:
-        print(f"  failed: {failure}", file=sys.stderr)
-    if len(summary.failures) > 20:
-        print(f"  ... and {len(summary.failures) - 20} more", file=sys.stderr)
-    return 0 if summary.people_failed == 0 and not summary.stopped else 1
+    return run.scrape_and_report(scrape_cfg, options)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Gallery cleaning (gallery/clean.py) on ../shared/faces, with deliberately misfiled photos.
+"""Gallery cleaning (rebuild/clean.py) on ../shared/faces, with deliberately misfiled photos.
 
     python -m bench.gallery_clean [--faces DIR] [--work DIR] [--trials 10] [--plants 10] [--seed 0] [--config FILE]
     python -m bench.gallery_clean --scale 20000,100000     # time and memory of clean() alone
 
-Every run goes through build_embeddings.build() on a tree of symlinks to the photos, so the
+Every run goes through rebuild.embeddings.build() on a tree of symlinks to the photos, so the
 embedding cache is filled once and a trial costs no embedding. First the set as it is (what
 cleaning flags there: hard photos or real label errors, to be looked at by hand), then per
 trial ``--plants`` photos misfiled in one of four ways:
@@ -20,7 +20,7 @@ Reported per way: plants dropped (caught), other photos dropped (beyond those dr
 clean set), and leave-one-out rank-1 of the real photos (each against the rest of the gallery,
 judged by its true person) with gallery.clean off and on.
 
---scale times gallery.clean.clean() on synthetic galleries (bench.index_scaling's model around
+--scale times rebuild.clean.clean() on synthetic galleries (bench.index_scaling's model around
 the real descriptors of the set, 4 faces a person): seconds and the peak of numpy's allocations.
 """
 from __future__ import annotations
@@ -40,11 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-import build_embeddings
+import rebuild.embeddings
 from bench.common import SHARED_FACES
-from gallery.clean import DROPPED, REASONS, clean, nearest_people, neighbours
+from rebuild.clean import DROPPED, REASONS, clean, nearest_people, neighbours
 from gallery.photos import EXTENSIONS
 from gallery.store import Gallery
+from rebuild.clean import DROPPED, REASONS, clean, nearest_people, neighbours
 from search.exact import exact_knn
 from settings import Config, load_config
 
@@ -116,15 +117,15 @@ def choose_plants(people: dict[str, list[Path]], count: int, way: str, rng: rand
     return plants
 
 
-def build(config: Config, tree: Path, cleaning: bool) -> tuple[build_embeddings.Report, Gallery]:
+def build(config: Config, tree: Path, cleaning: bool) -> tuple[rebuild.embeddings.Report, Gallery]:
     config = config.replace(gallery={"clean": cleaning})
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):  # no progress bars
-        report = build_embeddings.build(config, tree)
+        report = rebuild.embeddings.build(config, tree)
     return report, Gallery.load(config.paths.assets)
 
 
 def review_rows(config: Config) -> list[dict[str, str]]:
-    with open(config.paths.assets / build_embeddings.REVIEW_FILE, newline="") as fh:
+    with open(config.paths.assets / rebuild.embeddings.REVIEW_FILE, newline="") as fh:
         return list(csv.DictReader(fh))
 
 

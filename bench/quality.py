@@ -5,7 +5,8 @@
 Protocol (issue 11), on the labelled faces in ../shared/faces/:
 - people are split by a stable hash of the name: 70% are celebrities, 30% play users;
 - the gallery is every photo but one of each celebrity, built by build_embeddings.py's and
-  build_index.py's own code (quality filters, cleaning, the project's calibration);
+  build_index.py's own code (rebuild.embeddings, rebuild.index: quality filters, cleaning, the
+  project's calibration);
 - the held-back photo of each celebrity is an identification probe: rank-1 and rank-5;
 - every photo of the other 30% is an *outsider* search, like a real user: the % the bot
   reports for its best match is compared with the empirical share of outsider searches whose
@@ -27,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-import build_embeddings
-import build_index
+import rebuild.embeddings
+import rebuild.index
 from bench.common import SHARED_FACES, pyplot
-from gallery.cache import EmbedCache, Entry
+from rebuild.cache import EmbedCache, Entry
 from gallery.demo import ROOT
 from gallery.photos import content_hash
 from gallery.store import Gallery
+from rebuild.cache import EmbedCache, Entry
 from search import calibration
 from search.exact import exact_knn
 from search.index import FaceIndex
@@ -108,8 +110,8 @@ def link_tree(root: Path, people: dict[str, list[Path]]) -> Path:
 
 def build_gallery(config: Config, photos: Path) -> tuple[FaceIndex, dict]:
     """The gallery and index exactly as the offline scripts build them."""
-    report = build_embeddings.build(config, photos)
-    meta = build_index.build(config)
+    report = rebuild.embeddings.build(config, photos)
+    meta = rebuild.index.build(config)
     return FaceIndex.load(config), {"report": report, "meta": meta}
 
 
@@ -329,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gallery = Gallery.load(config.paths.assets)
     indexed = pull_to_person(gallery.vectors, gallery.person_ids, config.index.person_pull)
-    distances = build_index.nearest_strangers(gallery, index.hnsw, config.build.memory_mb * 2**20, indexed)
+    distances = rebuild.index.nearest_strangers(gallery, index.hnsw, config.build.memory_mb * 2**20, indexed)
     fitted = cal.source == "gallery"  # a tiny gallery uses the prior: there is nothing to compare
     variants = calibration_variants(distances, main_run["best"], config.similarity.min_similarity) if fitted else {}
     g = main_run["gaps"]

@@ -18,7 +18,7 @@ from typing import Any
 import ujson
 from PIL import Image
 
-from gallery.store import atomic_write
+from durable import atomic_write
 
 INFO = "info.json"
 MAX_NAME_CHARS = 100

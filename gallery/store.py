@@ -28,20 +28,11 @@ from pathlib import Path
 import numpy as np
 import ujson
 
+from durable import atomic_write
+
 EMBEDDINGS = "embeddings.npz"
 METADATA = "gallery.sqlite3"
-LEGACY_PEOPLE = "people.json"  # read when a gallery predates gallery.sqlite3
 THUMBS = "thumbs"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def thumbnail_name(content_hash: str) -> str:
@@ -137,7 +128,6 @@ class Gallery:
                  hashes=np.array([f["hash"] for f in self.faces], dtype="S64"))
         atomic_write(assets / EMBEDDINGS, buf.getvalue())
         write_metadata(assets / METADATA, self.people, self.faces, self.person_ids)
-        (assets / LEGACY_PEOPLE).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, assets: Path, vectors: bool = True) -> "Gallery":
@@ -145,9 +135,6 @@ class Gallery:
         with np.load(assets / EMBEDDINGS, allow_pickle=False) as npz:  # members are read only when asked for
             vecs = npz["vectors"].astype(np.float32, copy=False) if vectors else None
             person_ids = npz["person_ids"].astype(np.int32, copy=False)
-        if not (assets / METADATA).is_file() and (assets / LEGACY_PEOPLE).is_file():
-            doc = ujson.loads((assets / LEGACY_PEOPLE).read_text(encoding="utf-8"))
-            return cls(vecs, person_ids, doc["faces"], doc["people"], assets)
         # immutable: the file is only ever replaced, never changed, so no locking is needed.
         db = sqlite3.connect(f"{(assets / METADATA).resolve().as_uri()}?mode=ro&immutable=1", uri=True,
                              check_same_thread=False)

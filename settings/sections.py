@@ -84,7 +84,7 @@ class PoolConfig:
 
 @dataclass(frozen=True)
 class GalleryConfig:
-    """Which celebrity photos build_embeddings.py keeps (gallery/select.py, gallery/clean.py;
+    """Which celebrity photos build_embeddings.py keeps (rebuild/select.py, rebuild/clean.py;
     thresholds measured on ../shared/faces with bench/quality.py)."""
 
     jitters: int = 1

@@ -1,4 +1,4 @@
-"""Gallery cleaning (gallery/clean.py): real faces through the real models, and build_embeddings end to end.
+"""Gallery cleaning (rebuild/clean.py): real faces through the real models, and build_embeddings end to end.
 
 Joe Biden has one photo among the test images; his second is its mirror image (a real, different
 photo to the model: 0.19 from the original, above gallery.near_duplicate), his resized copy is a
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from gallery import clean as gc
 from gallery.store import Gallery
+from rebuild import clean as gc
 from search.exact import nearest_other_faces
 from settings import GalleryConfig
 from tests.conftest import run_script, write_config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gallery.cache import CACHE_DB, LEGACY_CACHE, EmbedCache, Entry
+from rebuild.cache import CACHE_DB, EmbedCache, Entry
 from tests.conftest import ROOT, photo_folder, run_script, write_config
 
 PHOTOS = 40
@@ -69,16 +69,3 @@ def test_kill_9_mid_build_loses_at_most_one_batch_and_the_rerun_embeds_only_the_
     third = run_script("build_embeddings.py", "--config", cfg)
     assert f"{PHOTOS} already embedded, 0 to embed" in third.stdout
 
-
-def test_an_embed_cache_of_an_older_version_is_imported_once(tmp_path):
-    vector = np.linspace(-1, 1, 128, dtype=np.float32)
-    np.savez(tmp_path / LEGACY_CACHE, jitters=np.int32(1), hashes=np.array(["a" * 64, "b" * 64]),
-             outcomes=np.array(["ok", "no_face"]), faces=np.array([1, 0], np.int32),
-             vectors=np.stack([vector, np.zeros(128, np.float32)]), eye_distance=np.array([41.5, 0], np.float32),
-             roll=np.array([3.0, 0], np.float32))
-    with EmbedCache.open(tmp_path, jitters=1) as cache:
-        np.testing.assert_array_equal(cache.entries["a" * 64].vector, vector)
-        assert cache.entries["a" * 64].eye_distance == 41.5
-        assert cache.entries["b" * 64] == Entry("no_face", 0, None, 0.0, 0.0)
-    assert not (tmp_path / LEGACY_CACHE).exists()
-    assert len(EmbedCache.open(tmp_path, jitters=1).entries) == 2

@@ -266,16 +266,16 @@ def test_demo_gallery_index_names_obama_for_an_unseen_obama(demo_config, engine,
 
 
 def test_nearest_strangers_from_hnsw_in_blocks_equal_one_block_and_exact(real_vectors, monkeypatch):
-    import build_index
+    import rebuild.index
     vectors, person_ids = gallery_like(real_vectors, 3000)
     faces = [{"hash": f"{i:064x}"} for i in range(len(vectors))]
     gallery = Gallery(vectors, person_ids, faces, [{"name": str(p)} for p in range(person_ids.max() + 1)])
     index = new_hnsw(vectors, IndexConfig(M=16, efConstruction=200, efSearch=100))
-    monkeypatch.setattr(build_index, "EXACT_CALIBRATION_LIMIT", 0)  # the large-gallery path
+    monkeypatch.setattr(rebuild.index, "EXACT_CALIBRATION_LIMIT", 0)  # the large-gallery path
     rows_per_block = 97
-    blocked = build_index.nearest_strangers(
-        gallery, index, budget=rows_per_block * build_index.STRANGER_K * HNSW_BYTES_PER_NEIGHBOUR)
-    whole = build_index.nearest_strangers(gallery, index, budget=2**30)
+    blocked = rebuild.index.nearest_strangers(
+        gallery, index, budget=rows_per_block * rebuild.index.STRANGER_K * HNSW_BYTES_PER_NEIGHBOUR)
+    whole = rebuild.index.nearest_strangers(gallery, index, budget=2**30)
     np.testing.assert_array_equal(blocked, whole)
     exact = nearest_other_person(vectors, person_ids)
     assert np.mean(np.isclose(blocked, exact, rtol=1e-5)) >= 0.99

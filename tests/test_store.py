@@ -1,13 +1,12 @@
-"""The gallery on disk: vectors in npz, people and per-face credits in SQLite, older galleries still read."""
+"""The gallery on disk: vectors in npz, people and per-face credits in SQLite."""
 from __future__ import annotations
 
 import threading
 
 import numpy as np
 import pytest
-import ujson
 
-from gallery.store import EMBEDDINGS, LEGACY_PEOPLE, METADATA, Gallery, thumbnail_name
+from gallery.store import Gallery, thumbnail_name
 
 
 def small_gallery(tmp_path, n: int = 9) -> Gallery:
@@ -58,13 +57,3 @@ def test_a_replaced_database_does_not_disturb_a_loaded_gallery(tmp_path):
     assert len(serving.faces) == 9 and serving.faces[0]["author"] == "Ann Ö 0"  # still the old gallery
     assert Gallery.load(tmp_path).faces[0]["author"] == "someone else"
 
-
-def test_a_gallery_of_an_older_version_still_loads(tmp_path):
-    g = small_gallery(tmp_path)
-    np.savez(tmp_path / EMBEDDINGS, vectors=g.vectors, person_ids=g.person_ids,
-             files=np.array([f["file"] for f in g.faces]), hashes=np.array([f["hash"] for f in g.faces]))
-    (tmp_path / LEGACY_PEOPLE).write_text(ujson.dumps({"people": g.people, "faces": g.faces}))
-    loaded = Gallery.load(tmp_path)
-    assert not (tmp_path / METADATA).exists()
-    assert loaded.faces == g.faces and loaded.name(1) == g.people[1]["name"]
-    assert loaded.thumbnail(4) == tmp_path / g.faces[4]["thumbnail"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gallery.store import atomic_write
+from durable import atomic_write
 from worker.dlib_dat import (AddPrev, Affine, Conv, DatFormatError, FullyConnected, Layer, Network, Pool,
                              Relu, parse_network)
 from worker.models import DESCRIPTOR, model_path

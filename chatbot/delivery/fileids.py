@@ -12,7 +12,7 @@ from pathlib import Path
 
 import ujson
 
-from gallery.store import atomic_write
+from durable import atomic_write
 
 log = logging.getLogger(__name__)
 

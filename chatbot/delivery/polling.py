@@ -25,7 +25,7 @@ from telegram.ext import Application
 
 from chatbot.delivery.inflight import InFlight
 from chatbot.delivery.retry import backoff, retry_delay
-from gallery.store import atomic_write
+from durable import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ import numpy as np
 from worker.outcome import EmbedResult
 
 CACHE_DB = "embed_cache.sqlite3"
-LEGACY_CACHE = "embed_cache.npz"  # the whole-build-at-the-end format; imported once
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -74,7 +73,6 @@ class EmbedCache:
         # WAL + synchronous=NORMAL: a commit survives the process being killed; the file is
         # never left corrupt, and readers (tests, a second look) do not block the build.
         db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + SCHEMA)
-        _import_legacy(db, assets / LEGACY_CACHE)
         return cls(db, jitters, batch_size)
 
     def add(self, content_hash: str, entry: Entry) -> None:
@@ -99,17 +97,3 @@ class EmbedCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _import_legacy(db: sqlite3.Connection, path: Path) -> None:
-    """Carry an embed_cache.npz of an older build over once, so nothing is embedded twice."""
-    if not path.is_file():
-        return
-    with np.load(path, allow_pickle=False) as npz:
-        jitters = int(npz["jitters"])
-        rows = [Entry(str(o), int(n), v if int(n) == 1 else None, float(e), float(r)).row(jitters, str(h))
-                for h, o, n, v, e, r in zip(npz["hashes"], npz["outcomes"], npz["faces"], npz["vectors"],
-                                            npz["eye_distance"], npz["roll"])]
-    with db:
-        db.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-    path.unlink()

@@ -2,7 +2,7 @@
 
 Scraped labels are wrong now and then (a caption names the other person in the photo, a Commons
 category mixes namesakes). A wrong gallery face is worse than a missing one: users who look like
-person A are told they look like B. After selection (gallery/select.py) every photo is compared
+person A are told they look like B. After selection (rebuild/select.py) every photo is compared
 with its own person's other photos and with the people nearest to it:
 
 - ``mislabelled``: the median distance to its own person's other photos is above

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gallery.cache import Entry
+from rebuild.cache import Entry
 from settings import GalleryConfig
 
 REASONS = {
@@ -55,7 +55,7 @@ def select(candidates: list[Candidate], config: GalleryConfig) -> tuple[list[Can
     """Kept candidates (input order) and a count of skipped photos per reason."""
     kept: list[Candidate] = []
     skipped: Counter = Counter()
-    # Per person: the same file under two people is gallery/clean.py's to settle (which one is right).
+    # Per person: the same file under two people is rebuild/clean.py's to settle (which one is right).
     seen_hashes: set[tuple[int, str]] = set()
     kept_vectors: dict[int, list[np.ndarray]] = {}
     for cand in candidates:
