@@ -12,15 +12,36 @@ from pathlib import Path
 import yaml
 
 from chatbot.app import BotRunner
-from settings import load_config
+from settings import Config, load_config
+from worker.pool import FacePool
 from testkit.fake_telegram import Call, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAH-secret-test-token-abcdefghijklmno"
+_POOLS: dict[tuple, FacePool] = {}
+
+
+def shared_pool(config: Config) -> FacePool:
+    """One warm worker pool per engine and pool setting, for every bot these tests start.
+
+    Starting a bot is mostly starting its workers (each loads dlib's models); a test
+    that is about the pool itself, or kills its workers, asks for its own.
+    """
+    key = (config.engine, config.pool)
+    if key not in _POOLS:
+        _POOLS[key] = FacePool(config.engine, config.pool)
+    return _POOLS[key]
+
+
+def close_shared_pools() -> None:
+    while _POOLS:
+        _POOLS.popitem()[1].close()
 
 
 @contextlib.asynccontextmanager
-async def running_bot(demo_config, webhook: bool = False, secret: str | None = None, **telegram):
+async def running_bot(demo_config, webhook: bool = False, secret: str | None = None, own_pool: bool = False,
+                      **telegram):
+    """The bot (BotRunner) in this event loop against a new fake; ``own_pool``: workers of its own."""
     with FakeTelegram(token=TOKEN) as fake:
         tg = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
               "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
@@ -28,7 +49,7 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
         forget_other_telegrams(config.paths.assets)
         if webhook:
             config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})
-        runner = BotRunner(config, TOKEN, secret)
+        runner = BotRunner(config, TOKEN, secret, pool=None if own_pool else shared_pool(config))
         if webhook:
             # The webhook URL must point at our own server, whose port is known only once it listens.
             runner.config = config

@@ -34,6 +34,14 @@ def run_script(*args: str | Path, timeout: float = 300) -> subprocess.CompletedP
                           timeout=timeout)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_pools():
+    """The bots of a session share warm workers (testkit.bot.shared_pool); they go at its end."""
+    yield
+    from testkit.bot import close_shared_pools
+    close_shared_pools()
+
+
 @pytest.fixture(scope="session")
 def images() -> Path:
     return fetch_test_images()

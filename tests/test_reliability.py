@@ -19,7 +19,7 @@ def answered_once(fake, sent: list[tuple[int, int]]) -> bool:
 
 
 async def test_worker_killed_during_a_burst_loses_no_photo(demo_config, photo):
-    async with running_bot(demo_config) as (fake, runner):
+    async with running_bot(demo_config, own_pool=True) as (fake, runner):
         data = photo("obama2.jpg")
         sent = [(chat, fake.send_photo(chat, data)) for chat in range(11000, 11030)]
         await fake.wait_for_async(lambda: len(fake.sent()) >= 5, timeout=60)

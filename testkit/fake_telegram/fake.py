@@ -34,7 +34,7 @@ class FakeTelegram(Server, Http, Observe, Faults, Users, Files, Updates, Webhook
     #: Telegram does for an unknown method), each handled by the section's ``_<method>``.
     API_METHODS: tuple[str, ...] = (
         "getMe",                                             # Application.initialize
-        "getUpdates", "setWebhook", "deleteWebhook",         # chatbot/polling.py, chatbot/app.py
+        "getUpdates", "setWebhook", "deleteWebhook",         # chatbot/delivery/polling.py, chatbot/app.py
         "getFile",                                           # chatbot/fetch.py, then the download route
         "sendMessage", "sendPhoto", "sendChatAction",        # chatbot/handlers.py, buttons.py, inline.py
         "editMessageText", "answerCallbackQuery",            # chatbot/buttons.py
