@@ -76,7 +76,7 @@ bench: install
 	$(PY) -m bench.build_scaling --sizes 100000 --photos 48
 	$(PY) -m bench.card
 
-# docs/configuration.md from the docstrings in settings/sections.py (tests/test_settings.py checks it is current).
+# docs/configuration.md from the docstrings in settings/sections.py (tests/settings/test_settings.py checks it is current).
 config-docs:
 	$(PY) -m settings.reference --write
 

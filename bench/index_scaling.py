@@ -31,9 +31,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.common import pyplot  # noqa: E402
+from bench.common import SHARED_FACES, pyplot  # noqa: E402
 from bench.pool_scaling import cpu_model  # noqa: E402
-from gallery.demo import ROOT, test_images  # noqa: E402
+from gallery.demo import test_images  # noqa: E402
 from search.exact import exact_knn, squared_l2  # noqa: E402
 from search.index import knn, new_hnsw  # noqa: E402
 from settings import IndexConfig, load_config  # noqa: E402
@@ -43,13 +43,14 @@ SIGMA_WITHIN = 0.35 / np.sqrt(2 * 128)   # two photos of one person ~0.35 apart
 FACES_PER_PERSON = 4
 
 
-def seed_vectors() -> np.ndarray:
+def seed_vectors(shared: bool = True) -> np.ndarray:
+    """Real descriptors the synthetic people are drawn around: the test photos, and the shared
+    labelled faces when the machine has them (``shared``)."""
     from worker.engine import FaceEngine
     engine = FaceEngine(load_config().engine)
     files = sorted(test_images().glob("*.jpg"))
-    shared = ROOT.parent / "shared" / "faces"
-    if shared.is_dir():
-        files += sorted(shared.glob("*/*.jpg"))
+    if shared and SHARED_FACES.is_dir():
+        files += sorted(SHARED_FACES.glob("*/*.jpg"))
     out = [r.faces[0].vector for r in (engine.embed(f.read_bytes()) for f in files) if len(r.faces) == 1]
     return np.unique(np.round(np.array(out), 5), axis=0).astype(np.float32)
 
@@ -145,10 +146,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="dimensions holding 80%% of the between-person variance; 0: isotropic worst case")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
+    parser.add_argument("--test-photos-only", action="store_true",
+                        help="seed from the face_recognition test photos only, not ../shared/faces")
     args = parser.parse_args(argv)
     args.ef = [int(e) for e in args.ef.split(",")]
     rng = np.random.default_rng(0)
-    seeds = seed_vectors()
+    seeds = seed_vectors(shared=not args.test_photos_only)
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {len(seeds)} real seed descriptors; "
           f"HNSW M={args.M} efConstruction={args.efc}, built with {os.cpu_count()} threads; "
           f"people drawn with intrinsic dimension {args.intrinsic_dim or 'full (isotropic)'}; "

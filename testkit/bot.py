@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,12 +41,16 @@ def close_shared_pools() -> None:
 
 @contextlib.asynccontextmanager
 async def running_bot(demo_config, webhook: bool = False, secret: str | None = None, own_pool: bool = False,
-                      **telegram):
-    """The bot (BotRunner) in this event loop against a new fake; ``own_pool``: workers of its own."""
+                      assets: Path | None = None, **telegram):
+    """The bot (BotRunner) in this event loop against a new fake; ``own_pool``: workers of its own;
+    ``assets``: a copy of the gallery there, so that its state files are its own (bots side by side)."""
     with FakeTelegram(token=TOKEN) as fake:
         tg = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
               "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
         config = load_config(demo_config).replace(telegram=tg, pool={"workers": 2})
+        if assets is not None:
+            shutil.copytree(config.paths.assets, assets, ignore=shutil.ignore_patterns("telegram_*"))
+            config = config.replace(paths={"assets": assets})
         forget_other_telegrams(config.paths.assets)
         if webhook:
             config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})

@@ -1,6 +1,6 @@
 """chatbot/flow/photos.py: the real PhotoService over a tiny real gallery index, with a stand-in worker pool.
 
-The end-to-end layer (tests/test_bot.py) runs it with real workers and
+The end-to-end layer (tests/e2e/test_bot.py) runs it with real workers and
 models; here the parts that need neither: admission, the answer's shape,
 "more", the card's second trip, and search by name. The HNSW index is real
 (nmslib, 16 faces), so matches are what FaceIndex.search gives.

@@ -20,7 +20,8 @@ def test_synthetic_gallery_has_face_like_distances(engine, photo):
 
 
 def test_index_benchmark_runs_end_to_end(capsys, tmp_path):
-    index_scaling.main(["--sizes", "2000", "--queries", "50", "--ef", "10,80", "--out", str(tmp_path / "i.json")])
+    index_scaling.main(["--sizes", "2000", "--queries", "50", "--ef", "10,80", "--out", str(tmp_path / "i.json"),
+                        "--test-photos-only"])
     out = capsys.readouterr().out
     assert "2,000 vectors" in out and "recall@1" in out
     rows = __import__("json").loads((tmp_path / "i.json").read_text())

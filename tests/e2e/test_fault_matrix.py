@@ -87,12 +87,12 @@ class Injector:
         return scenario.spec
 
 
-async def run_matrix(demo_config, photo, webhook: bool) -> dict[str, int]:
+async def run_matrix(demo_config, photo, webhook: bool, assets=None) -> dict[str, int]:
     face, wall = photo("obama2.jpg"), jpeg(Image.new("RGB", (900, 700), "beige"))
     base = 40000 if webhook else 30000
     chats = {base + 10 * i + k: s for i, s in enumerate(SCENARIOS) for k in range(PHOTOS_PER_SCENARIO)}
     fetch = {"budget_s": 20.0}
-    async with running_bot(demo_config, webhook=webhook, secret="s3cret" if webhook else None,
+    async with running_bot(demo_config, webhook=webhook, secret="s3cret" if webhook else None, assets=assets,
                            fetch=fetch, limits={"max_retries": 4}) as (fake, runner):
         injector = Injector(fake, chats)
         fake.set_fault(injector)
@@ -136,10 +136,13 @@ async def run_matrix(demo_config, photo, webhook: bool) -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
-async def test_fault_matrix(demo_config, photo, webhook):
-    figures = await run_matrix(demo_config, photo, webhook)
+async def test_fault_matrix_in_polling_and_webhook_mode(demo_config, photo, tmp_path):
+    """Both modes at once, each bot with its own fake Telegram and its own state files: most
+    of a run is waiting for late answers and spent budgets, which the two can share."""
+    polling, webhook = await asyncio.gather(run_matrix(demo_config, photo, webhook=False),
+                                            run_matrix(demo_config, photo, webhook=True, assets=tmp_path / "assets"))
     persistent = sum(s.persistent for s in SCENARIOS) * PHOTOS_PER_SCENARIO
-    assert figures["silent"] == 0 and figures["twice"] == 0
-    assert figures["apologies"] == persistent
-    assert figures["named"] == figures["photos"] - persistent
+    for figures in (polling, webhook):
+        assert figures["silent"] == 0 and figures["twice"] == 0
+        assert figures["apologies"] == persistent
+        assert figures["named"] == figures["photos"] - persistent
