@@ -18,7 +18,7 @@ from PIL import Image
 from collect import commons, store, wikidata
 from collect.http import retry_after
 from collect.scrape import BROKEN, REFUSED
-from tests.conftest import ROOT, write_config
+from testkit.scripts import ROOT, write_config
 from testkit.fake_wikimedia import FakePerson, FakeWikimedia, make_people
 from testkit.scraping import CONTACT, run
 

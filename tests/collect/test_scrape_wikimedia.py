@@ -21,7 +21,7 @@ from collect.http import PoliteClient
 from collect.rate import ByteRate
 from collect.scrape import Options, scrape
 from collect.wikidata import QueryTimeout
-from tests.conftest import ROOT, write_config
+from testkit.scripts import ROOT, write_config
 from testkit.fake_wikimedia import FakePerson, make_people, photo_bytes
 from testkit.scraping import CONTACT, config_for, run
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from chatbot.ui.photos import pick_photo
 from chatbot.redact import setup_logging
-from tests.conftest import ROOT
+from testkit.scripts import ROOT
 from testkit.bot import TOKEN, answers, bot_process, only_answer, running_bot
 from testkit.fake_telegram import FakeTelegram
 from testkit.images import jpeg, side_by_side
@@ -248,7 +248,7 @@ async def test_rebuilt_gallery_is_loaded_without_dropping_photos(demo_config, ph
 
     import yaml
 
-    from tests.conftest import run_script
+    from testkit.scripts import run_script
     demo = yaml.safe_load(demo_config.read_text())
     photos, assets = tmp_path / "photos", tmp_path / "assets"
     shutil.copytree(demo["paths"]["photos"], photos)

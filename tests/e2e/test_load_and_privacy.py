@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from testkit.scripts import ROOT
 
 
 # Installed in the bot process and its worker processes (site imports it from PYTHONPATH):

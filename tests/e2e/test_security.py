@@ -6,7 +6,7 @@ import shutil
 import ujson
 
 from gallery.store import Gallery
-from tests.conftest import run_script, write_config
+from testkit.scripts import run_script, write_config
 from testkit.bot import answers, only_answer, running_bot
 
 HOSTILE = "Tom & <b>Jerry<b> \"O'Neil\" <i> &lt;"  # no "/": a folder name cannot hold one

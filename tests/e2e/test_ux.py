@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 from chatbot.delivery.prefs import LanguagePrefs
 from chatbot.flow.results import ResultStore, Result, parse_callback
 from chatbot.texts import LOCALE, catalogs, languages
-from tests.conftest import run_script, write_config
+from testkit.scripts import run_script, write_config
 from testkit.bot import answers, only_answer, running_bot
 from testkit.images import jpeg, side_by_side
 from worker.card import HEIGHT, PANEL, WIDTH, CardText, face_boxes, render_card

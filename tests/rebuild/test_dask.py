@@ -8,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from tests.conftest import photo_folder, run_script, write_config
+from testkit.scripts import photo_folder, run_script, write_config
 from worker.dask_pool import DaskPool, parse_target
 from worker.pool import FacePool
 

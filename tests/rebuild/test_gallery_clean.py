@@ -16,7 +16,7 @@ from gallery.store import Gallery
 from rebuild import clean as gc
 from search.exact import nearest_other_faces
 from settings import GalleryConfig
-from tests.conftest import run_script, write_config
+from testkit.scripts import run_script, write_config
 from testkit.images import jpeg
 
 OBAMA = ["obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg"]

@@ -11,7 +11,7 @@ import pytest
 import ujson
 
 from collect.agent import CONTACT_ENV
-from tests.conftest import ROOT, write_config
+from testkit.scripts import ROOT, write_config
 from testkit.fake_wikimedia import FakePerson
 from testkit.scraping import CONTACT
 

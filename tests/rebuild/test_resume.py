@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from rebuild.cache import CACHE_DB, EmbedCache, Entry
-from tests.conftest import ROOT, photo_folder, run_script, write_config
+from testkit.scripts import ROOT, photo_folder, run_script, write_config
 
 PHOTOS = 40
 BATCH = 2

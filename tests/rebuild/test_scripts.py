@@ -9,7 +9,7 @@ import ujson
 from PIL import Image
 
 from gallery.store import Gallery
-from tests.conftest import run_script, write_config
+from testkit.scripts import run_script, write_config
 from testkit.images import jpeg, side_by_side
 
 

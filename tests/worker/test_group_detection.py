@@ -183,7 +183,7 @@ def test_the_numbered_picture_follows_the_reply_order(engine, images):
 
 
 def test_the_second_pass_settings_are_read_and_checked(tmp_path):
-    from tests.conftest import write_config
+    from testkit.scripts import write_config
     engine = load_config().engine
     assert engine.second_pass and engine.small_face_px == 40 and engine.second_pass_skip_share == 0.04
     off = load_config(write_config(tmp_path / "off.yaml", engine={"second_pass": False})).engine

@@ -10,7 +10,7 @@ from PIL import Image
 from gallery.store import Gallery
 from search.index import FaceIndex
 from settings import load_config
-from tests.conftest import run_script, write_config
+from testkit.scripts import run_script, write_config
 from testkit.images import jpeg, side_by_side
 from worker import resnet_onnx
 from worker.dlib_dat import DatFormatError, parse_network
