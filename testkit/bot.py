@@ -94,10 +94,14 @@ def free_port() -> int:
 
 def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, *, webhook_port: int | None = None,
                 env: dict[str, str] | None = None, cwd: Path = ROOT, telegram: dict | None = None,
-                **popen) -> Callable[[], subprocess.Popen]:
+                assets: Path | None = None, **popen) -> Callable[[], subprocess.Popen]:
     """A starter for bot.py as a real process with the demo gallery: polling the fake, or
-    (``webhook_port``) serving a webhook there with the secret ``WEBHOOK_SECRET``."""
+    (``webhook_port``) serving a webhook there with the secret ``WEBHOOK_SECRET``; ``assets``:
+    a copy of the gallery there, so that its state files are its own (bots side by side)."""
     raw = yaml.safe_load(demo_config.read_text())
+    if assets is not None:
+        shutil.copytree(raw["paths"]["assets"], assets, ignore=shutil.ignore_patterns("telegram_*"))
+        raw["paths"]["assets"] = str(assets)
     raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
                        "webhook": {"port": 0}, **(telegram or {})}
     if webhook_port:

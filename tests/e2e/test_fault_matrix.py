@@ -127,6 +127,9 @@ async def run_matrix(demo_config, photo, webhook: bool, assets=None) -> dict[str
             assert scenario.expected in replies[0].text, f"{scenario}: {replies[0].text!r}"
         if webhook:
             assert runner.dispatch.in_progress == 0
+        # A send that timed out may have arrived: it is counted, and never sent again (checked above).
+        late_sends = sum(1 for s in chats.values() if s.step in ("sendPhoto", "sendMessage") and s.fault == "late")
+        assert f'lookalike_errors_total{{kind="TimedOut"}} {late_sends:.1f}' in runner.metrics.render().decode()
     mode = "webhook" if webhook else "polling"
     for scenario, outcomes in rows.items():
         print(f"{mode:8} {scenario.step:15} {scenario.fault:13} {'every attempt' if scenario.persistent else 'once':13}"

@@ -48,18 +48,6 @@ async def test_random_500s_and_429s_from_telegram(demo_config, photo):
         assert fake.max_sends_in_any_second() <= 30
 
 
-async def test_a_reply_that_times_out_is_not_sent_twice(demo_config, photo):
-    async with running_bot(demo_config) as (fake, runner):
-        # Telegram stalls past the client's read time-out, then delivers anyway.
-        fake.set_fault(lambda call: FaultSpec(status=None, delay=7.0) if call.method == "sendPhoto" else None)
-        mid = fake.send_photo(13000, photo("obama2.jpg"))
-        await answers(fake, 1, 13000, timeout=60)
-        fake.set_fault(None)
-        await asyncio.sleep(3)
-        assert fake.answered_message_ids()[(13000, mid)] == 1
-        assert 'lookalike_errors_total{kind="TimedOut"} 1.0' in runner.metrics.render().decode()
-
-
 async def test_edited_messages_and_unknown_updates_get_no_answer(demo_config, photo):
     async with running_bot(demo_config) as (fake, runner):
         mid = fake.send_text(14000, "/help")
@@ -91,6 +79,21 @@ async def test_a_stale_cached_file_id_is_replaced_by_an_upload(demo_config, phot
 
 
 def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_config, photo, tmp_path):
+    """In polling and webhook mode at once, each bot with its own fake Telegram and state files:
+    most of either run is a bot process starting, which the two can share."""
+    import concurrent.futures
+
+    runs = {"polling": killed_mid_burst_polling, "webhook": killed_mid_burst_webhook}
+    for mode in runs:
+        (tmp_path / mode).mkdir()
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as threads:
+        done = {mode: threads.submit(run, demo_config, photo, tmp_path / mode, tmp_path / f"{mode}-assets")
+                for mode, run in runs.items()}
+        for future in done.values():
+            future.result()  # a failed assertion in either run fails the test
+
+
+def killed_mid_burst_polling(demo_config, photo, tmp_path, assets):
     """SIGKILL in polling mode, then a restart: Telegram re-sends what was not confirmed."""
     import subprocess
     import time
@@ -99,7 +102,8 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
     from testkit.fake_telegram import FakeTelegram
 
     with FakeTelegram(token=TOKEN) as fake:
-        start = bot_process(demo_config, fake, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start = bot_process(demo_config, fake, tmp_path, assets=assets, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
         # After ten downloads Telegram's file server stalls: twenty photos are in
         # progress, none of them mid-answer, when the bot is killed.
@@ -113,7 +117,7 @@ def test_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_confi
             fake.wait_for(lambda: downloads["n"] >= 30, timeout=60)  # every update fetched
             # The ten answers are saved as handled in the bot's polling state (a kill between a
             # send and that save is the window that remains).
-            fake.wait_for(lambda: polling_handled(demo_config) == 10, timeout=30)
+            fake.wait_for(lambda: polling_handled(assets) == 10, timeout=30)
             bot.kill()
             bot.wait(timeout=30)
             assert len(fake.sent()) == 10
@@ -144,12 +148,10 @@ def stalled_get_file(after: int):
     return stall, downloads
 
 
-def polling_handled(demo_config, first_update_id: int = 10_000) -> int:
+def polling_handled(assets, first_update_id: int = 10_000) -> int:
     """How many updates the bot's own polling state records as handled: those below its offset
     (the fake numbers updates from 10,000) and those handled beyond it."""
     import ujson
-    import yaml
-    assets = yaml.safe_load(demo_config.read_text())["paths"]["assets"]
     try:
         state = ujson.loads(open(f"{assets}/telegram_updates.json").read())
     except (OSError, ValueError):
@@ -157,12 +159,10 @@ def polling_handled(demo_config, first_update_id: int = 10_000) -> int:
     return (state.get("offset") or first_update_id) - first_update_id + len(state.get("done", []))
 
 
-def journal_done(demo_config) -> int:
+def journal_done(assets) -> int:
     """How many updates the bot's own journal has marked answered (read-only, as the bot runs)."""
     import sqlite3
 
-    import yaml
-    assets = yaml.safe_load(demo_config.read_text())["paths"]["assets"]
     try:
         with contextlib.closing(sqlite3.connect(f"file:{assets}/telegram_state.sqlite3?mode=ro", uri=True)) as db:
             return db.execute("SELECT count(*) FROM updates WHERE done IS NOT NULL").fetchone()[0]
@@ -170,7 +170,7 @@ def journal_done(demo_config) -> int:
         return -1
 
 
-def test_webhook_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(demo_config, photo, tmp_path):
+def killed_mid_burst_webhook(demo_config, photo, tmp_path, assets):
     """SIGKILL in webhook mode, then a restart: what was accepted is replayed from the journal,
     what Telegram could not deliver meanwhile arrives later, nothing is answered twice."""
     import subprocess
@@ -180,7 +180,7 @@ def test_webhook_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(de
 
     # Telegram keeps re-delivering to a dead webhook; so does this fake, for a couple of minutes.
     with FakeTelegram(token=TOKEN, webhook_retries=150, webhook_retry_delay=0.2, webhook_max_delay=1.0) as fake:
-        start = bot_process(demo_config, fake, tmp_path, webhook_port=free_port(),
+        start = bot_process(demo_config, fake, tmp_path, webhook_port=free_port(), assets=assets,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stall, downloads = stalled_get_file(after=10)  # then Telegram's file server stalls for everyone
         fake.set_fault(stall)
@@ -193,7 +193,7 @@ def test_webhook_bot_killed_mid_burst_loses_nothing_and_answers_nothing_twice(de
             assert fake.pending_update_count == 0  # Telegram has forgotten them: only the journal knows
             # The ten answers are marked done in the journal (a kill between a send and its
             # "done" is the window that remains: that one update would be answered again).
-            fake.wait_for(lambda: journal_done(demo_config) == 10, timeout=30)
+            fake.wait_for(lambda: journal_done(assets) == 10, timeout=30)
             bot.kill()
             bot.wait(timeout=30)
             assert len(fake.sent()) == 10
