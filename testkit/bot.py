@@ -49,8 +49,7 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
               "webhook": {"port": 0, "listen": "127.0.0.1"}, **telegram}
         config = load_config(demo_config).replace(telegram=tg, pool={"workers": 2})
         if assets is not None:
-            shutil.copytree(config.paths.assets, assets, ignore=shutil.ignore_patterns("telegram_*"))
-            config = config.replace(paths={"assets": assets})
+            config = config.replace(paths={"assets": copy_gallery(config.paths.assets, assets)})
         forget_other_telegrams(config.paths.assets)
         if webhook:
             config = config.replace(telegram={"webhook": {"url": "http://127.0.0.1:1/placeholder"}})
@@ -66,6 +65,12 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
             yield fake, runner
         finally:
             await runner.stop()
+
+
+def copy_gallery(assets: Path, to: Path) -> Path:
+    """The gallery and index in ``to``, without any bot's state files: for a bot beside another."""
+    shutil.copytree(assets, to, ignore=shutil.ignore_patterns("telegram_*"))
+    return to
 
 
 def forget_other_telegrams(assets: Path) -> None:
@@ -100,8 +105,7 @@ def bot_process(demo_config: Path, fake: FakeTelegram, tmp_path: Path, *, webhoo
     a copy of the gallery there, so that its state files are its own (bots side by side)."""
     raw = yaml.safe_load(demo_config.read_text())
     if assets is not None:
-        shutil.copytree(raw["paths"]["assets"], assets, ignore=shutil.ignore_patterns("telegram_*"))
-        raw["paths"]["assets"] = str(assets)
+        raw["paths"]["assets"] = str(copy_gallery(Path(raw["paths"]["assets"]), assets))
     raw["telegram"] = {"base_url": fake.base_url, "base_file_url": fake.base_file_url, "polling_timeout": 1,
                        "webhook": {"port": 0}, **(telegram or {})}
     if webhook_port:
