@@ -91,7 +91,9 @@ async def run_matrix(demo_config, photo, webhook: bool, assets=None) -> dict[str
     face, wall = photo("obama2.jpg"), jpeg(Image.new("RGB", (900, 700), "beige"))
     base = 40000 if webhook else 30000
     chats = {base + 10 * i + k: s for i, s in enumerate(SCENARIOS) for k in range(PHOTOS_PER_SCENARIO)}
-    fetch = {"budget_s": 20.0}
+    # A photo's budget is at least two whole attempts (2 x (3 s + 3 s + size/rate), about 12 s here):
+    # a transient fault always gets its retry, and a persistent one gives up after about 12 s.
+    fetch = {"budget_s": 12.0, "read_timeout_s": 3.0}
     async with running_bot(demo_config, webhook=webhook, secret="s3cret" if webhook else None, assets=assets,
                            fetch=fetch, limits={"max_retries": 4}) as (fake, runner):
         injector = Injector(fake, chats)
