@@ -9,7 +9,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from worker.outcome import Outcome
 
@@ -28,7 +28,7 @@ class ImageRejected(Exception):
 
 
 def decode_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image:
-    """Decode, apply the EXIF orientation and return an RGB image."""
+    """Decode, apply the EXIF orientation (when it can be read) and return an RGB image."""
     if not data:
         raise ImageRejected(Outcome.NOT_AN_IMAGE, "empty file")
     if len(data) > max_bytes:
@@ -44,7 +44,6 @@ def decode_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image
             if width * height > max_pixels:
                 raise ImageRejected(Outcome.TOO_LARGE, f"{width}x{height} px > {max_pixels}")
             image.load()  # first frame only for animations
-            image = ImageOps.exif_transpose(image)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -55,7 +54,43 @@ def decode_image(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image
             AttributeError, ZeroDivisionError, MemoryError) as exc:
         # Pillow signals corrupt or truncated data with a zoo of exception types.
         raise ImageRejected(Outcome.NOT_AN_IMAGE, f"corrupt image ({type(exc).__name__})") from None
-    return to_rgb(image)
+    return to_rgb(upright(image))
+
+
+# EXIF orientation (1-8) to the transpose that undoes it.
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
+ORIENTATION = 0x0112
+
+
+def orientation(image: Image.Image) -> int | None:
+    """The EXIF orientation if it can be read as one number 1-8, else None.
+
+    Metadata is the least trusted part of a file: wrong types, counts, offsets
+    past the end and IFD loops all come from real cameras and editors. None of
+    that may cost the user their answer, so any failure here means "upright".
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = image.getexif().get(ORIENTATION)
+    except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises anything on bad metadata
+        return None
+    if type(value) is not int or value not in range(1, 9):
+        return None
+    return value
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The pixels turned as the EXIF orientation says, when it can be read; otherwise as stored."""
+    method = TRANSPOSE.get(orientation(image))
+    if method is None:
+        return image
+    try:
+        return image.transpose(method)
+    except (OSError, ValueError, MemoryError):
+        return image
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
