@@ -4,7 +4,7 @@
     BOT_TOKEN=... python bot.py [--config FILE]
 
 Long polling when telegram.webhook.url is empty, else a webhook (secret from
-WEBHOOK_SECRET). SIGHUP reloads a rebuilt gallery; SIGTERM stops taking
+WEBHOOK_SECRET, or generated once and kept in the state store). SIGHUP reloads a rebuilt gallery; SIGTERM stops taking
 updates, answers the photos in progress and exits.
 """
 from __future__ import annotations
@@ -33,8 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     secret = os.environ.get("WEBHOOK_SECRET", "").strip() or None
     setup_logging([token, secret or ""])
     config = load_config(args.config)
-    if config.telegram.webhook.url and not secret:
-        logging.getLogger("bot").warning("WEBHOOK_SECRET is not set: anyone who finds the URL can post updates")
 
     from chatbot.app import BotRunner  # after logging is set up: imports log
 

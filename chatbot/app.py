@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 
 from telegram import Update
@@ -28,6 +29,7 @@ from chatbot.flow.live_index import LiveIndex
 from chatbot.flow.photos import PhotoService
 from chatbot.flow.results import ResultStore
 from chatbot.metrics import Metrics
+from chatbot.redact import add_secrets
 from chatbot.ui import routes
 from chatbot.ui.menus import publish_menus
 from search.index import FaceIndex
@@ -108,11 +110,13 @@ class BotRunner:
         self.deps.fileids = FileIdCache(cfg.paths.assets / "telegram_file_ids.json", self.app.bot.id)
         self.deps.username = self.app.bot.username or "lookalike_bot"
         self.deps.prefs = await LanguagePrefs.load(self.db)
+        if self.webhook:
+            await self._webhook_secret()
         await publish_menus(self.app.bot)
         await self.app.start()
         if self.webhook:
             journal = UpdateJournal(self.db, tg.journal_keep_s)
-            self.dispatch = JournaledDispatch(self.app, journal)
+            self.dispatch = JournaledDispatch(self.app, journal, self.metrics)
             await journal.prune()
             await self.dispatch.replay()  # what a crashed run accepted but did not answer
             self.http.intake = self.dispatch
@@ -130,6 +134,19 @@ class BotRunner:
         self._ready = True
         log.info("bot ready (%s): %d faces of %d people, %d workers", "webhook" if self.webhook else "polling",
                  len(gallery), len(gallery.people), self.pool.workers)
+
+    async def _webhook_secret(self) -> None:
+        """WEBHOOK_SECRET, or one made on the first start and kept in the state store: never an open webhook.
+
+        The bot registers its own webhook, so the secret need not be known to anyone
+        else; keeping it lets a restart re-register the same one, and updates Telegram
+        signed with it before the restart are still taken.
+        """
+        if not self.webhook_secret:
+            self.webhook_secret = await self.db.setting("webhook_secret", lambda: secrets.token_urlsafe(32))
+            log.info("webhook secret: generated once, kept in %s", self.config.telegram.state_db)
+        add_secrets([self.webhook_secret])
+        self.http.set_secret(self.webhook_secret)
 
     def health(self) -> dict | None:
         if not self._ready:

@@ -41,6 +41,13 @@ def redact(text: str, secrets: list[str]) -> str:
     return TOKEN_PATTERN.sub("<redacted>", text)
 
 
+def add_secrets(secrets: list[str]) -> None:
+    """Secrets learnt after logging was set up (a generated webhook secret) are scrubbed too."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, RedactingFormatter):
+            handler.formatter.secrets = secret_forms([*handler.formatter.secrets, *secrets])
+
+
 def setup_logging(secrets: list[str], level: int = logging.INFO, stream=None) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))

@@ -60,7 +60,7 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
         await runner.start()
         if webhook:
             url = f"http://127.0.0.1:{runner.http.port}{config.telegram.webhook.path}"
-            await runner.app.bot.set_webhook(url, secret_token=secret)
+            await runner.app.bot.set_webhook(url, secret_token=runner.webhook_secret)  # given, or generated
         try:
             yield fake, runner
         finally:

@@ -35,6 +35,8 @@ WATCH_S = 1.0   # how often a waiting caller checks that its pool is still alive
 STUCK_FACTOR = 3  # a job unanswered after this many job time limits means the pool is wedged
 
 
+LOST_WITH_POOL = "lost with its pool"  # the detail of a job failed by its pool, not by its own worker
+
 def _init_worker(config: EngineConfig) -> None:
     global _engine
     for name in THREAD_VARS:
@@ -188,6 +190,11 @@ class FacePool:
             wrapped.exception()  # read from ``future`` by the caller; marked seen so asyncio does not warn
 
     @staticmethod
+    def lost_with_pool(result: EmbedResult) -> bool:
+        """The job never ran to its end because its whole pool broke or was replaced: not the photo's doing."""
+        return result.outcome is Outcome.WORKER_DIED and result.detail.startswith(LOST_WITH_POOL)
+
+    @staticmethod
     def result_of(future: concurrent.futures.Future) -> EmbedResult:
         """The job's result, with a dead worker or a time-out turned into an outcome."""
         try:
@@ -197,9 +204,9 @@ class FacePool:
         except pebble.ProcessExpired as exc:
             return EmbedResult(Outcome.WORKER_DIED, detail=f"worker exit code {exc.exitcode}")
         except concurrent.futures.process.BrokenProcessPool:  # queued when pebble gave up; a retry gets a new pool
-            return EmbedResult(Outcome.WORKER_DIED, detail="worker pool broken")
+            return EmbedResult(Outcome.WORKER_DIED, detail=f"{LOST_WITH_POOL}: worker pool broken")
         except concurrent.futures.CancelledError:  # only a stopping pool cancels jobs (callers re-raise their own)
-            return EmbedResult(Outcome.WORKER_DIED, detail="job cancelled by its pool")
+            return EmbedResult(Outcome.WORKER_DIED, detail=f"{LOST_WITH_POOL}: job cancelled by its pool")
         except Exception as exc:  # e.g. a pickling error; never let it reach the caller raw
             log.error("pool job failed: %s", type(exc).__name__)
             return EmbedResult(Outcome.INTERNAL, detail=type(exc).__name__)

@@ -13,8 +13,18 @@ user, file), the user's language, photo sizes, a document's type and size,
 and a command or /lookalike tag. Names, usernames, message text and
 captions are dropped; photo bytes never pass through here.
 
-The window that remains: a crash after a reply was sent but before its
-"done" was committed answers that update twice on restart.
+Nothing accepted may stop the bot. Every update is checked on the way in:
+an update id that SQLite cannot store is malformed (400, never a 5xx that
+Telegram would re-send for ever), and a skeleton that would not parse again
+is kept as its id only, so it is answered live and never replayed. On
+replay, an update that does not parse is marked failed and skipped, and one
+that was already replayed MAX_REPLAYS times (its handling crashed the bot
+each time) is given up: the bot always starts.
+
+The window that remains: a crash after an answer reached Telegram but
+before its "done" was committed answers that update twice on restart. The
+update is marked done from inside the send (chatbot/delivery/answered.py),
+so the window is the send's reply travelling back plus one commit.
 """
 from __future__ import annotations
 
@@ -29,8 +39,10 @@ import ujson
 from telegram import Update
 from telegram.ext import Application
 
+from chatbot.delivery import answered
 from chatbot.delivery.inflight import InFlight
 from chatbot.delivery.statedb import StateDB
+from chatbot.metrics import Metrics
 from chatbot.tags import LOOKALIKE_TAG
 
 log = logging.getLogger(__name__)
@@ -42,6 +54,17 @@ STICKER_FIELDS = ("file_id", "file_unique_id", "type", "width", "height", "is_an
 SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@\w{1,64})?")
 TAG = re.compile(LOOKALIKE_TAG)
+SQLITE_INTEGERS = range(-2**63, 2**63)
+MAX_REPLAYS = 3  # an update whose handling killed the bot this often is given up
+
+
+class Malformed(ValueError):
+    """Not an update Telegram would send: answered 400, never stored."""
+
+
+def storable(value: Any) -> int | None:
+    """An integer SQLite can hold (bool is not an id), else None."""
+    return value if type(value) is int and value in SQLITE_INTEGERS else None
 
 
 def _pick(obj: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -53,10 +76,10 @@ def _user(user: Any) -> dict[str, Any]:
     return {**_pick(user, ("id", "is_bot", "language_code")), "first_name": ""}
 
 
-def _message(msg: Any) -> dict[str, Any]:
+def _message(msg: Any, nested: bool = False) -> dict[str, Any]:
     out = _pick(msg, ("message_id", "date"))
     out["chat"] = _pick(msg.get("chat"), ("id", "type"))
-    if "from" in msg:
+    if isinstance(msg.get("from"), dict):  # channel posts and some service messages have none
         out["from"] = _user(msg["from"])
     if isinstance(msg.get("photo"), list):
         out["photo"] = [_pick(size, PHOTO_FIELDS) for size in msg["photo"]]
@@ -77,8 +100,8 @@ def _message(msg: Any) -> dict[str, Any]:
         tag = TAG.search(msg["caption"])
         if tag:
             out["caption"] = tag.group(0).strip()
-    if isinstance(msg.get("reply_to_message"), dict):
-        out["reply_to_message"] = _message(msg["reply_to_message"])
+    if isinstance(msg.get("reply_to_message"), dict) and not nested:  # Telegram nests one level
+        out["reply_to_message"] = _message(msg["reply_to_message"], nested=True)
     return out
 
 
@@ -117,7 +140,29 @@ def ids_of(body: dict[str, Any]) -> tuple[int | None, str | None]:
         file_id = msg["photo"][-1].get("file_id")
     elif msg.get("document"):
         file_id = msg["document"].get("file_id")
-    return msg.get("chat", {}).get("id"), file_id
+    return storable(msg.get("chat", {}).get("id")), file_id if isinstance(file_id, str) else None
+
+
+JournalRow = tuple[int, int | None, str | None, str, bool]  # update id, chat id, file id, body, replayable
+
+
+def journal_row(data: dict[str, Any]) -> JournalRow:
+    """(update id, chat id, file id, body, replayable) as stored; raises Malformed.
+
+    The body is kept only if it parses back into an update: what cannot be
+    replayed is kept as its id, handled live and never replayed.
+    """
+    update_id = storable(data.get("update_id"))
+    if update_id is None or update_id < 0:
+        raise Malformed("update_id is not an integer SQLite can store")
+    try:
+        body = skeleton(data)
+        Update.de_json(body, None)  # what replay will do with it
+        text = ujson.dumps(body)
+        chat_id, file_id = ids_of(body)
+    except Exception:  # noqa: BLE001 - any structural surprise: keep the id, never the update
+        return update_id, None, None, ujson.dumps({"update_id": update_id}), False
+    return update_id, chat_id, file_id, text, replayable(body)
 
 
 class UpdateJournal:
@@ -126,25 +171,36 @@ class UpdateJournal:
         self.keep_s = keep_s
 
     async def accept(self, data: dict[str, Any]) -> bool:
-        """Record an update durably; False if it was seen before (a re-delivery)."""
-        body = skeleton(data)
-        chat_id, file_id = ids_of(body)
-        row = (data["update_id"], chat_id, file_id, ujson.dumps(body), time.time())
+        """Record an update durably; False if it was seen before (a re-delivery).
+
+        Raises Malformed for what no handling can use, sqlite3 errors while the disk can't take it.
+        """
+        return await self.store(journal_row(data))
+
+    async def store(self, row: JournalRow) -> bool:
+        update_id, chat_id, file_id, body, _ = row
+        values = (update_id, chat_id, file_id, body, time.time())
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute("INSERT OR IGNORE INTO updates (update_id, chat_id, file_id, body, accepted) "
-                               "VALUES (?, ?, ?, ?, ?)", row)
+                               "VALUES (?, ?, ?, ?, ?)", values)
             return cur.rowcount == 1
         return await self.db.run(insert)
 
-    async def finish(self, update_id: int) -> None:
-        await self.db.run(lambda conn: conn.execute("UPDATE updates SET done = ? WHERE update_id = ?",
-                                                    (time.time(), update_id)))
+    async def finish(self, update_id: int, failed: str | None = None) -> None:
+        """Done (``failed``: given up, and why, by kind); the first mark wins."""
+        await self.db.run(lambda conn: conn.execute(
+            "UPDATE updates SET done = ?, failed = ? WHERE update_id = ? AND done IS NULL",
+            (time.time(), failed, update_id)))
 
-    async def unfinished(self) -> list[dict[str, Any]]:
-        rows = await self.db.run(lambda conn: conn.execute(
-            "SELECT body FROM updates WHERE done IS NULL ORDER BY update_id").fetchall())
-        return [ujson.loads(body) for (body,) in rows]
+    async def unfinished(self) -> list[tuple[int, str, int]]:
+        """(update id, body, times replayed including this one) of what a previous run left open."""
+        def take(conn: sqlite3.Connection) -> list[tuple[int, str, int]]:
+            with conn:  # counted before handling: a replay that kills the bot still counts
+                conn.execute("UPDATE updates SET attempts = attempts + 1 WHERE done IS NULL")
+                return conn.execute("SELECT update_id, body, attempts FROM updates WHERE done IS NULL "
+                                    "ORDER BY update_id").fetchall()
+        return await self.db.run(take)
 
     async def prune(self) -> int:
         """Forget answered updates older than keep_s: Telegram stops re-delivering long before."""
@@ -154,11 +210,12 @@ class UpdateJournal:
 
 
 class JournaledDispatch:
-    """Hands webhook updates to the Application, each journaled until its handlers finish."""
+    """Hands webhook updates to the Application, each journaled until its answer is out."""
 
-    def __init__(self, app: Application, journal: UpdateJournal) -> None:
+    def __init__(self, app: Application, journal: UpdateJournal, metrics: Metrics) -> None:
         self.app = app
         self.journal = journal
+        self.metrics = metrics
         self._handlers = InFlight()
 
     @property
@@ -168,40 +225,64 @@ class JournaledDispatch:
     async def accept(self, data: dict[str, Any], update: Update) -> bool:
         """Journal, then handle in the background; False (and nothing done) for a re-delivery.
 
-        Raises if the journal cannot be written: the webhook then answers 500
-        and Telegram delivers the update again later.
+        Raises Malformed (the webhook answers 400) or a sqlite3 error when the
+        journal cannot be written (500: Telegram delivers the update again later).
         """
-        if not await self.journal.accept(data):
+        row = journal_row(data)
+        if not await self.journal.store(row):
             return False
+        if not row[-1]:
+            self.metrics.errors.labels("journal_unreplayable").inc()
         self._spawn(update)
         return True
 
     async def replay(self) -> int:
-        """Handle again what a previous run accepted but did not finish."""
-        bodies = await self.journal.unfinished()
+        """Handle again what a previous run accepted but did not finish; nothing here can stop the start."""
         count = 0
-        for body in bodies:
-            if not replayable(body):
-                await self.journal.finish(body["update_id"])
-                continue
-            self._spawn(Update.de_json(body, self.app.bot))
-            count += 1
+        for update_id, body, attempts in await self.journal.unfinished():
+            kind = None
+            try:
+                data = ujson.loads(body)
+                if not replayable(data):
+                    await self.journal.finish(update_id)
+                    continue
+                if attempts > MAX_REPLAYS:
+                    kind = "replayed_too_often"
+                else:
+                    self._spawn(Update.de_json(data, self.app.bot))
+                    count += 1
+            except Exception as exc:  # noqa: BLE001 - a body no handler can take
+                kind = type(exc).__name__
+            if kind is not None:
+                self.metrics.errors.labels(f"replay_{kind}").inc()
+                log.error("journaled update given up on replay: %s", kind)
+                await self.journal.finish(update_id, failed=kind)
         if count:
             log.info("replaying %d update(s) a previous run accepted but did not answer", count)
         return count
+
+    def handle_live(self, update: Update) -> None:
+        """Handle an update the journal could not take, without its crash safety."""
+        self._handlers.spawn(self.app.process_update(update))
 
     def _spawn(self, update: Update) -> None:
         self._handlers.spawn(self._handle(update))
 
     async def _handle(self, update: Update) -> None:
+        failed = None
         try:
-            await self.app.process_update(update)
+            with answered.handling(lambda: self._finish(update.update_id)):
+                await self.app.process_update(update)
         except asyncio.CancelledError:
             raise  # not done: replayed on the next start
         except Exception as exc:  # the handlers' own error handler already ran
-            log.error("update handling failed: %s", type(exc).__name__)
+            failed = type(exc).__name__
+            log.error("update handling failed: %s", failed)
+        await self._finish(update.update_id, failed)
+
+    async def _finish(self, update_id: int, failed: str | None = None) -> None:
         try:
-            await self.journal.finish(update.update_id)
+            await self.journal.finish(update_id, failed)
         except sqlite3.Error as exc:
             log.error("could not mark an update done (%s): it may be answered again after a restart",
                       type(exc).__name__)

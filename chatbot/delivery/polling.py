@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from chatbot.delivery import answered
 from chatbot.delivery.inflight import InFlight
 from chatbot.delivery.retry import backoff, retry_delay
 from durable import atomic_write
@@ -124,13 +125,23 @@ class ConfirmingPoller:
 
     async def _handle(self, update: Update) -> None:
         try:
-            await self.app.process_update(update)
+            with answered.handling(lambda: self._answered(update.update_id)):
+                await self.app.process_update(update)
         except Exception as exc:  # the handlers' own error handler already ran
             log.error("update handling failed: %s", type(exc).__name__)
         finally:
-            self._busy.discard(update.update_id)
-            self._done.add(update.update_id)
-            self._advance()
+            self._mark_done(update.update_id)
+
+    def _mark_done(self, update_id: int) -> None:
+        self._busy.discard(update_id)
+        self._done.add(update_id)
+        self._advance()
+
+    async def _answered(self, update_id: int) -> None:
+        """Its answer is out: done now, and on disk before the handler goes on (chatbot/delivery/answered.py)."""
+        self._mark_done(update_id)
+        if self._saving is not None:
+            await asyncio.shield(self._saving)
 
     def _advance(self) -> None:
         """Move the offset to the oldest update still running (or past everything handled)."""

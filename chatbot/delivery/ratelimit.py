@@ -22,6 +22,7 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from chatbot.delivery import answered
 from chatbot.delivery.retry import backoff, retry_delay
 from settings import LimitsConfig
 
@@ -168,7 +169,9 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                         await held.enter_async_context(self._global.hold())
                     elif endpoint.lower() in UNADDRESSED:
                         await held.enter_async_context(self._global.hold())
-                    return await callback(*args, **kwargs)
+                    result = await callback(*args, **kwargs)
+                await answered.sent(endpoint)  # outside the windows: the commit is not a send
+                return result
             except (TimedOut, BadRequest):
                 raise  # a time-out may have arrived (a retry could answer twice); a 400 stays a 400
             except NetworkError as exc:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS updates (
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS updates (
     file_id   TEXT,
     body      TEXT NOT NULL,      -- the update with everything but ids stripped (chatbot/delivery/journal.py)
     accepted  REAL NOT NULL,
-    done      REAL                -- NULL while the update is being handled
+    done      REAL,               -- NULL while the update is being handled
+    attempts  INTEGER NOT NULL DEFAULT 0,  -- times replayed after a crash
+    failed    TEXT                -- why it was given up (an exception's kind), NULL if answered
 );
 CREATE INDEX IF NOT EXISTS updates_open ON updates (done) WHERE done IS NULL;
 CREATE TABLE IF NOT EXISTS languages (   -- /language: the one thing kept about a user
@@ -36,6 +38,8 @@ CREATE TABLE IF NOT EXISTS languages (   -- /language: the one thing kept about 
     lang    TEXT NOT NULL
 );
 """
+# Columns added since version 1, for databases an older release created.
+ADDED = {"updates": {"attempts": "INTEGER NOT NULL DEFAULT 0", "failed": "TEXT"}}
 
 
 class StateDB:
@@ -54,14 +58,28 @@ class StateDB:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
+        for table, columns in ADDED.items():
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         owner = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if owner.get("bot_id") != str(self.bot_id):
             with conn:  # another bot's ids (or a new file): start from nothing
                 conn.execute("DELETE FROM updates")
                 conn.execute("DELETE FROM languages")
+                conn.execute("DELETE FROM meta")  # the webhook secret too: it was that bot's
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('bot_id', ?)", (str(self.bot_id),))
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._conn = conn
+
+    async def setting(self, key: str, make: Callable[[], str]) -> str:
+        """The value kept under ``key``, made by ``make()`` and stored the first time it is asked for."""
+        def get_or_make(conn: sqlite3.Connection) -> str:
+            with conn:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, make()))
+                return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return await self.run(get_or_make)
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the database thread."""

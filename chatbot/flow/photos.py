@@ -28,6 +28,7 @@ from worker.outcome import EmbedResult, Outcome
 from worker.pool import FacePool
 
 log = logging.getLogger(__name__)
+POOL_LOSSES = 3  # tries for a job whose pool broke under it
 
 CardWords = Callable[[Match, dict], CardText]  # the card's words for a match and its gallery face, in the user's language
 
@@ -157,13 +158,25 @@ class PhotoService:
         return gallery.faces[face]["thumbnail"], gallery.thumbnail(face)
 
     async def _embed(self, data: bytes) -> EmbedResult:
-        result = await self.pool.embed(data, annotate=True, chips=1)
-        if result.outcome is Outcome.WORKER_DIED:
-            # Most likely killed under the photo (OOM killer, a deploy): one more try.
-            # A photo that kills its worker twice is answered as a failure.
-            log.warning("worker died during a job; retrying it once")
+        """The photo embedded, tried again when a worker died under it.
+
+        A worker killed under the photo (OOM killer, a deploy) gets the photo one more
+        try; a photo that kills its worker twice is answered as a failure. A job lost
+        because its whole pool broke (a worker killed mid-message, a pool replaced) is
+        not the photo's doing and is tried again up to POOL_LOSSES times.
+        """
+        kills = losses = 0
+        while True:
             result = await self.pool.embed(data, annotate=True, chips=1)
-        return result
+            if result.outcome is not Outcome.WORKER_DIED:
+                return result
+            if self.pool.lost_with_pool(result):
+                losses += 1
+            else:
+                kills += 1
+            if kills >= 2 or losses >= POOL_LOSSES:
+                return result
+            log.warning("worker died during a job (%s); trying it again", "pool" if losses else "worker")
 
     async def _shown(self, index: FaceIndex, face: int, matches: list[Match], words: CardWords, *,
                      chip: bytes | None = None, photo: bytes | None = None,

@@ -23,6 +23,8 @@ import numpy as np
 
 from search.index import Match
 
+# Telegram's stand-ins for a sender who is not a person: an anonymous group admin, a channel.
+NOBODY = frozenset({1087968824, 136817688})
 CALLBACK = re.compile(r"^(?P<kind>[mf]):(?P<token>[A-Za-z0-9_-]{12}):(?P<face>\d{1,2})$|^l:(?P<lang>[a-z]{2,3})$")
 
 
@@ -42,6 +44,13 @@ class Result:
     faces: list[FaceResult]
     token: str = ""
     created: float = field(default_factory=time.monotonic)
+
+    def may_press(self, user_id: int | None) -> bool:
+        """Whoever asked about the photo, and only they, may press its buttons: in a group,
+        nobody else opens more lookalikes or face cards of someone's face. A photo sent
+        anonymously (no person to ask) leaves its buttons to the chat."""
+        anonymous = self.user_id in NOBODY or self.user_id == self.chat_id
+        return anonymous or user_id == self.user_id
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The inline buttons: more lookalikes, a group photo's face cards, the language switch.
 
 A press is always answered (answerCallbackQuery), also when its result has
-expired or its data is not ours: the client's spinner must stop and the user
+expired, its data is not ours, or it comes from someone other than the one who
+asked about the photo (Result.may_press): the client's spinner must stop and the user
 learn what to do. Work that takes a moment (a face card needs the photo from
 Telegram again) is answered first and done after.
 """
@@ -39,6 +40,10 @@ async def on_button(update: Update, context: Context) -> None:
     if result is None or press.face >= len(result.faces):
         deps.metrics.photos.labels("button_expired").inc()
         await answer_press(query, text(lang, "expired"), alert=True)
+        return
+    if not result.may_press(query.from_user.id if query.from_user else None):
+        deps.metrics.photos.labels("button_not_yours").inc()
+        await answer_press(query, text(lang, "not_yours"), alert=True)
         return
     await answer_press(query)
     try:

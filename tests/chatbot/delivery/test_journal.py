@@ -81,7 +81,7 @@ async def test_journal_deduplicates_survives_reopen_and_belongs_to_one_bot(tmp_p
     db = StateDB(path, bot_id=111)  # the same bot after a crash
     await db.open()
     journal = UpdateJournal(db, keep_s=3600)
-    assert [b["update_id"] for b in await journal.unfinished()] == [502]
+    assert [row[0] for row in await journal.unfinished()] == [502]
     assert await journal.accept(PHOTO_UPDATE) is False  # still known as answered
     assert await journal.prune() == 0  # answered just now: kept
     await db.close()

@@ -26,6 +26,7 @@ from tests.chatbot.harness import OfflineBot
 from tests.chatbot.standin import PHOTO
 from worker.card import CardText
 from worker.outcome import EmbedResult, Face, Outcome
+from worker.pool import LOST_WITH_POOL, FacePool
 
 NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Adam Smith", "Katherine Johnson", "Édith Piaf",
          "Johann Strauß", "Ada"]
@@ -58,6 +59,7 @@ def face_like(person: int, left: int = 0) -> Face:
 class StandInPool:
     """The worker pool's three jobs, answered from a queue of prepared results."""
     workers = 1
+    lost_with_pool = staticmethod(FacePool.lost_with_pool)
 
     def __init__(self) -> None:
         self.results: deque[EmbedResult] = deque()
@@ -183,6 +185,20 @@ async def test_a_worker_that_dies_under_a_photo_gets_one_more_try(service: Photo
     pool.results.extend([EmbedResult(Outcome.WORKER_DIED), EmbedResult(Outcome.WORKER_DIED)])
     assert (await service.answer(request(), words)).outcome is Outcome.WORKER_DIED
     assert len(pool.embedded) == 4
+
+
+async def test_a_photo_lost_with_its_pool_is_tried_again_without_counting_as_killing_its_worker(
+        service: PhotoService, pool: StandInPool, bot: OfflineBot):
+    """A worker killed mid-message breaks the whole pebble pool: the retry of the photo that was on
+    it is lost with the pool too. That is not the photo's doing, so it still gets its answer."""
+    bot.api.serve_file("photo-1", PHOTO)
+    lost = EmbedResult(Outcome.WORKER_DIED, detail=f"{LOST_WITH_POOL}: worker pool broken")
+    killed = EmbedResult(Outcome.WORKER_DIED, detail="worker exit code -9")
+    pool.results.extend([killed, lost, lost, EmbedResult(Outcome.OK, [face_like(1)], detected=1)])
+    assert (await service.answer(request(), words)).outcome is Outcome.OK
+    pool.results.extend([lost, lost, lost])  # a pool that keeps breaking: a failure after three
+    assert (await service.answer(request(), words)).outcome is Outcome.WORKER_DIED
+    assert len(pool.embedded) == 7
 
 
 async def test_without_cards_one_face_is_shown_by_the_celebritys_photo(service: PhotoService, pool: StandInPool,

@@ -8,7 +8,9 @@ from chatbot.ui import replies
 from tests.chatbot.harness import OfflineBot, count, quoted
 from tests.chatbot.offline import DOWNLOAD
 from tests.chatbot.standin import CARD, META, PEOPLE, PHOTO, RANKED
-from tests.chatbot.updates import GROUP, USER, bot_message, photo_message, press, update
+from tests.chatbot.updates import GROUP, OTHER_USER, USER, bot_message, photo_message, press, update
+
+ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot: the sender of an anonymous admin's message
 
 
 async def answered_photo(bot: OfflineBot, faces: int = 1, chat_id: int = USER) -> tuple[str, dict]:
@@ -141,3 +143,27 @@ async def test_the_alert_is_in_the_users_language(bot: OfflineBot):
     pressed = press("m:AAAAAAAAAAAA:0", bot_message(), lang="ru")
     await bot.feed(pressed)
     spinner_stopped(bot, pressed, text("ru", "expired"), alert=True)
+
+
+@pytest.mark.parametrize("data", ["m:{token}:0", "f:{token}:1"])
+async def test_in_a_group_only_the_one_who_asked_may_press_the_buttons(bot: OfflineBot, data: str):
+    token, under = await answered_photo(bot, faces=2, chat_id=GROUP)
+    pressed = press(data.format(token=token), under, from_id=OTHER_USER)
+    await bot.feed(pressed)
+    assert [c.method for c in bot.api.calls] == ["answerCallbackQuery"]  # no card, no list for a bystander
+    spinner_stopped(bot, pressed, text("en", "not_yours"), alert=True)
+    assert count(bot.deps.metrics.photos, "button_not_yours") == 1
+    bot.api.clear()
+    await bot.feed(press(data.format(token=token), under, from_id=USER))  # the one who asked still may
+    assert len(bot.answers()) == 1
+
+
+async def test_buttons_of_a_photo_sent_anonymously_are_left_to_the_chat(bot: OfflineBot):
+    bot.photos.faces = 1
+    bot.api.serve_file("photo-1", PHOTO)
+    anonymous = photo_message("photo-1", chat_id=GROUP, from_id=ANONYMOUS_ADMIN, caption="/lookalike")
+    await bot.feed(update(anonymous))
+    [result] = bot.photos.stored
+    bot.api.clear()
+    await bot.feed(press(f"m:{result.token}:0", bot_message(GROUP), from_id=OTHER_USER))
+    assert len(bot.answers()) == 1
