@@ -33,6 +33,9 @@ class Face:
     chip: bytes | None = None       # the aligned face for the card (raw RGB, worker.card), only when asked for
 
 
+LOST_WITH_POOL = "lost with its pool"  # the detail of a job failed by its pool, not by its own worker
+
+
 @dataclass
 class EmbedResult:
     outcome: Outcome
@@ -48,3 +51,8 @@ class EmbedResult:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+    @property
+    def lost_with_pool(self) -> bool:
+        """The job never ran to its end because its whole pool broke or was replaced: not the photo's doing."""
+        return self.outcome is Outcome.WORKER_DIED and self.detail.startswith(LOST_WITH_POOL)

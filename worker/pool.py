@@ -22,7 +22,7 @@ import pebble
 from pebble.pool.base_pool import PoolStatus
 
 from settings import EngineConfig, PoolConfig
-from worker.outcome import EmbedResult, Outcome
+from worker.outcome import LOST_WITH_POOL, EmbedResult, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,6 @@ _engine = None  # the FaceEngine of this worker process
 WATCH_S = 1.0   # how often a waiting caller checks that its pool is still alive
 STUCK_FACTOR = 3  # a job unanswered after this many job time limits means the pool is wedged
 
-
-LOST_WITH_POOL = "lost with its pool"  # the detail of a job failed by its pool, not by its own worker
 
 def _init_worker(config: EngineConfig) -> None:
     global _engine
@@ -188,11 +186,6 @@ class FacePool:
             raise
         if not wrapped.cancelled():
             wrapped.exception()  # read from ``future`` by the caller; marked seen so asyncio does not warn
-
-    @staticmethod
-    def lost_with_pool(result: EmbedResult) -> bool:
-        """The job never ran to its end because its whole pool broke or was replaced: not the photo's doing."""
-        return result.outcome is Outcome.WORKER_DIED and result.detail.startswith(LOST_WITH_POOL)
 
     @staticmethod
     def result_of(future: concurrent.futures.Future) -> EmbedResult:

@@ -170,7 +170,7 @@ class PhotoService:
             result = await self.pool.embed(data, annotate=True, chips=1)
             if result.outcome is not Outcome.WORKER_DIED:
                 return result
-            if self.pool.lost_with_pool(result):
+            if result.lost_with_pool:
                 losses += 1
             else:
                 kills += 1

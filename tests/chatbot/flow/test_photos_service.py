@@ -25,8 +25,7 @@ from settings import Config
 from tests.chatbot.harness import OfflineBot
 from tests.chatbot.standin import PHOTO
 from worker.card import CardText
-from worker.outcome import EmbedResult, Face, Outcome
-from worker.pool import LOST_WITH_POOL, FacePool
+from worker.outcome import LOST_WITH_POOL, EmbedResult, Face, Outcome
 
 NAMES = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Adam Smith", "Katherine Johnson", "Édith Piaf",
          "Johann Strauß", "Ada"]
@@ -59,7 +58,6 @@ def face_like(person: int, left: int = 0) -> Face:
 class StandInPool:
     """The worker pool's three jobs, answered from a queue of prepared results."""
     workers = 1
-    lost_with_pool = staticmethod(FacePool.lost_with_pool)
 
     def __init__(self) -> None:
         self.results: deque[EmbedResult] = deque()
