@@ -65,6 +65,7 @@ class BotRunner:
         self.config = config
         self.token = token
         self.webhook_secret = webhook_secret
+        self.webhook_secret_generated = False  # made and kept in the state store (no WEBHOOK_SECRET)
         self.webhook = bool(config.telegram.webhook.url)
         self.metrics = Metrics()
         self.pool: FacePool | None = pool
@@ -77,6 +78,7 @@ class BotRunner:
         self.db: StateDB | None = None
         self.dispatch: JournaledDispatch | None = None
         self._ready = False
+        self._stopped = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -144,6 +146,7 @@ class BotRunner:
         """
         if not self.webhook_secret:
             self.webhook_secret = await self.db.setting("webhook_secret", lambda: secrets.token_urlsafe(32))
+            self.webhook_secret_generated = True
             log.info("webhook secret: generated once, kept in %s", self.config.telegram.state_db)
         add_secrets([self.webhook_secret])
         self.http.set_secret(self.webhook_secret)
@@ -199,7 +202,10 @@ class BotRunner:
 
     # -- shutdown ----------------------------------------------------------------
     async def stop(self) -> None:
-        """Stop taking updates, answer the photos in progress, then exit."""
+        """Stop taking updates, answer the photos in progress, then exit; a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         answering = self.deps.answering if self.deps else InFlight()
         log.info("stopping: no new updates; finishing %d photo(s) in progress", len(answering))
         self._ready = False

@@ -67,6 +67,21 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
             await runner.stop()
 
 
+@contextlib.asynccontextmanager
+async def restarted(runner: BotRunner, fake: FakeTelegram):
+    """The same bot started again (same config, state files and Telegram) after ``runner`` stopped."""
+    again = BotRunner(runner.config, TOKEN, None if runner.webhook_secret_generated else runner.webhook_secret,
+                      pool=runner.pool if not runner._own_pool else None)
+    await again.start()
+    if again.webhook:
+        url = f"http://127.0.0.1:{again.http.port}{again.config.telegram.webhook.path}"
+        await again.app.bot.set_webhook(url, secret_token=again.webhook_secret)
+    try:
+        yield again
+    finally:
+        await again.stop()
+
+
 def copy_gallery(assets: Path, to: Path) -> Path:
     """The gallery and index in ``to``, without any bot's state files: for a bot beside another."""
     shutil.copytree(assets, to, ignore=shutil.ignore_patterns("telegram_*"))

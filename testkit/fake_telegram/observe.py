@@ -92,6 +92,12 @@ class Observe:
             return self._webhook["url"] if self._webhook else None
 
     @property
+    def webhook_secret(self) -> str | None:
+        """The secret_token of the webhook the bot set (what Telegram would send with each update)."""
+        with self._lock:
+            return self._webhook["secret_token"] if self._webhook else None
+
+    @property
     def polling(self) -> bool:
         """Whether a getUpdates long poll is waiting right now (the bot is up and idle)."""
         with self._lock:

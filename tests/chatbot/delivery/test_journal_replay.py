@@ -7,10 +7,10 @@ photo as always.
 """
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import pytest
+import ujson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +19,7 @@ from chatbot.delivery.statedb import StateDB
 from chatbot.metrics import Metrics
 from telegram import Update
 
+from testkit.hostile_updates import POISON, UPDATE
 from tests.chatbot.harness import OfflineBot, count, quoted
 from tests.chatbot.updates import photo_message, update as make_update
 
@@ -37,15 +38,6 @@ def message(**fields) -> dict:
     return {"message_id": 7, "date": 1764547200, "chat": {"id": 42, "type": "private"}, **fields}
 
 
-# Each of these once made every start die while replaying (TypeError in Update.de_json).
-POISON = [
-    {"update_id": 10, "message": message(**{"from": None}, photo=[{"file_id": "p", "file_unique_id": "q",
-                                                                    "width": 9, "height": 9}])},
-    {"update_id": 11, "channel_post": message(chat={"id": -1001, "type": "channel"}, text="/start")},
-    {"update_id": 12, "callback_query": {"id": "1", "chat_instance": "c", "data": "m:abcdefghijkl:0"}},
-    {"update_id": 13, "message": message(reply_to_message={"message_id": 1, "from": None, "chat": None})},
-    {"update_id": 14, "message": {"message_id": 8, "chat": {"id": 42, "type": "private"}}},  # no date
-]
 
 
 async def open_journal(bot: OfflineBot) -> tuple[StateDB, UpdateJournal]:
@@ -145,97 +137,18 @@ async def test_a_database_of_the_previous_release_gains_the_new_columns(tmp_path
     await db.close()
 
 
-# -- generated updates: any field missing, null, of the wrong type or huge -------------------------
-ODD = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=30)
-       | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
-       | st.text(min_size=2000, max_size=3000))
-
-
-def field(valid: st.SearchStrategy) -> st.SearchStrategy:
-    return valid | ODD
-
-
-def record(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
-    return st.fixed_dictionaries({}, optional={k: field(v) for k, v in fields.items()})
-
-
-IDS = st.integers(1, 2**40)
-USER = record({"id": IDS, "is_bot": st.booleans(), "first_name": st.text(max_size=8),
-               "language_code": st.sampled_from(["en", "ru", "pt-br", ""])})
-CHAT = record({"id": st.integers(-2**40, 2**40), "type": st.sampled_from(["private", "group", "supergroup",
-                                                                           "channel"])})
-SIZE = record({"file_id": st.text(min_size=1, max_size=8), "file_unique_id": st.text(max_size=4),
-               "width": st.integers(0, 5000), "height": st.integers(0, 5000), "file_size": st.integers(0, 2**31)})
-DOCUMENT = record({"file_id": st.text(min_size=1, max_size=8), "file_unique_id": st.text(max_size=4),
-                   "mime_type": st.sampled_from(["image/jpeg", "application/pdf", "image/heic"]),
-                   "file_name": st.text(max_size=12), "file_size": st.integers(0, 2**31)})
-FLAT = {"message_id": IDS, "date": st.integers(0, 2**32), "chat": CHAT, "from": USER,
-        "photo": st.lists(SIZE, max_size=3), "document": DOCUMENT, "text": st.sampled_from(["/start", "/help", "hi"]),
-        "caption": st.sampled_from(["/lookalike", "hello"]), "sticker": record({"file_id": st.text(max_size=3)})}
-MESSAGE = record({**FLAT, "reply_to_message": record(FLAT)})
-UPDATE = st.fixed_dictionaries(
-    {"update_id": field(st.integers(0, 2**62))},
-    optional={"message": field(MESSAGE), "edited_message": field(MESSAGE), "channel_post": field(MESSAGE),
-              "callback_query": field(record({"id": st.text(max_size=4), "from": USER, "chat_instance": st.text(max_size=4),
-                                              "data": st.sampled_from(["m:abcdefghijkl:0", "l:ru", "junk"]),
-                                              "message": MESSAGE})),
-              "inline_query": field(record({"id": st.text(max_size=4), "from": USER, "query": st.text(max_size=9)}))})
-GENERATED = {"updates": 0}
-
-
+# -- generated updates: any field missing, null, of the wrong type or huge (testkit.hostile_updates) --------
 @settings(max_examples=300, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(update=UPDATE)
 def test_every_generated_update_is_malformed_or_stored_in_a_form_replay_accepts(update):
     """The webhook's check, on its own: a 400, or a row whose body parses again (or is the id only)."""
-    GENERATED["updates"] += 1
     try:
         update_id, chat_id, file_id, body, replay = journal_row(update)
     except Malformed:
         return
-    import ujson
     data = ujson.loads(body)
     assert data["update_id"] == update_id and (chat_id is None or isinstance(chat_id, int))
     if replay:
         assert Update.de_json(data, None).update_id == update_id
 
-
-def test_generated_updates_were_many():
-    assert GENERATED["updates"] >= 300  # the property test above ran in this session
-
-
-@pytest.fixture
-def generated_batch() -> list[dict]:
-    """Eighty generated updates, the same each run."""
-    batch = []
-    examples = st.lists(UPDATE, min_size=80, max_size=80)
-
-    @settings(max_examples=1, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(examples)
-    def draw(updates):
-        batch[:] = updates
-    draw()
-    return batch
-
-
-async def test_a_crash_with_generated_updates_journaled_replays_them_and_the_bot_answers(bot: OfflineBot,
-                                                                                        generated_batch):
-    db, journal = await open_journal(bot)
-    taken = 0
-    for update in generated_batch:
-        try:
-            taken += await journal.accept(update)
-        except Malformed:
-            pass
-    assert taken > 0
-    metrics = Metrics()
-    await asyncio.wait_for(restart_and_replay(bot, journal, metrics), timeout=60)
-    assert all(done for _, done, _, _ in await rows(db))
-    bot.api.clear()
-    update = photo_update(update_id=2**62, chat_id=42, message_id=90)
-    dispatch = JournaledDispatch(bot.app, journal, metrics)
-    assert await dispatch.accept(update, Update.de_json(update, bot.app.bot))
-    assert await dispatch.stop(grace=10)
-    assert answered_once(bot, 90)
-    await db.close()
