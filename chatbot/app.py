@@ -30,6 +30,7 @@ from chatbot.flow.photos import PhotoService
 from chatbot.flow.results import ResultStore
 from chatbot.metrics import Metrics
 from chatbot.redact import add_secrets
+from chatbot.ui import photos as photo_replies
 from chatbot.ui import routes
 from chatbot.ui.menus import publish_menus
 from search.index import FaceIndex
@@ -118,7 +119,8 @@ class BotRunner:
         await self.app.start()
         if self.webhook:
             journal = UpdateJournal(self.db, tg.journal_keep_s)
-            self.dispatch = JournaledDispatch(self.app, journal, self.metrics)
+            self.dispatch = JournaledDispatch(self.app, journal, self.metrics,
+                                              give_up=lambda update: photo_replies.given_up(update, self.deps))
             await journal.prune()
             await self.dispatch.replay()  # what a crashed run accepted but did not answer
             self.http.intake = self.dispatch

@@ -19,7 +19,7 @@ Telegram would re-send for ever), and a skeleton that would not parse again
 is kept as its id only, so it is answered live and never replayed. On
 replay, an update that does not parse is marked failed and skipped, and one
 that was already replayed MAX_REPLAYS times (its handling crashed the bot
-each time) is given up: the bot always starts.
+each time) is given up, a photo with an apology: the bot always starts.
 
 The window that remains: a crash after an answer reached Telegram but
 before its "done" was committed answers that update twice on restart. The
@@ -33,6 +33,7 @@ import logging
 import re
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ujson
@@ -212,10 +213,13 @@ class UpdateJournal:
 class JournaledDispatch:
     """Hands webhook updates to the Application, each journaled until its answer is out."""
 
-    def __init__(self, app: Application, journal: UpdateJournal, metrics: Metrics) -> None:
+    def __init__(self, app: Application, journal: UpdateJournal, metrics: Metrics,
+                 give_up: Callable[[Update], Awaitable[None]] | None = None) -> None:
+        """``give_up``: what the user gets for an update given up after MAX_REPLAYS (an apology)."""
         self.app = app
         self.journal = journal
         self.metrics = metrics
+        self.give_up = give_up
         self._handlers = InFlight()
 
     @property
@@ -246,10 +250,13 @@ class JournaledDispatch:
                 if not replayable(data):
                     await self.journal.finish(update_id)
                     continue
+                update = Update.de_json(data, self.app.bot)
                 if attempts > MAX_REPLAYS:
                     kind = "replayed_too_often"
+                    if self.give_up is not None:
+                        await self.give_up(update)
                 else:
-                    self._spawn(Update.de_json(data, self.app.bot))
+                    self._spawn(update)
                     count += 1
             except Exception as exc:  # noqa: BLE001 - a body no handler can take
                 kind = type(exc).__name__

@@ -71,6 +71,17 @@ async def on_image(update: Update, context: Context) -> None:
         await message.reply_text(text(lang_of(update, deps), found))
 
 
+async def given_up(update: Update, deps: Deps) -> None:
+    """A photo the bot kept dying on (chatbot/delivery/journal.py gives it up): one apology, not silence."""
+    message = update.effective_message
+    if message is None or not (message.photo or message.document):
+        return
+    if message.chat.type != "private" and not message.caption:  # an untagged group photo was never ours
+        return
+    deps.metrics.photos.labels("given_up").inc()
+    await try_reply(message, text(lang_of(update, deps), "failed"))
+
+
 async def answer_photo(update: Update, deps: Deps, message: Message, file_id: str, file_size: int | None) -> None:
     """Exactly one answer for one photo.
 

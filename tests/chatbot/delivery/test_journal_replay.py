@@ -19,6 +19,8 @@ from chatbot.delivery.statedb import StateDB
 from chatbot.metrics import Metrics
 from telegram import Update
 
+from chatbot.texts import text
+from chatbot.ui.photos import given_up
 from testkit.hostile_updates import POISON, UPDATE
 from tests.chatbot.harness import OfflineBot, count, quoted
 from tests.chatbot.updates import photo_message, update as make_update
@@ -101,10 +103,12 @@ async def test_an_update_that_kills_the_bot_on_every_replay_is_given_up(bot: Off
     for _ in range(MAX_REPLAYS):  # each start takes it and dies before it is done
         assert [r[0] for r in await journal.unfinished()] == [21]
     metrics = Metrics()
-    assert await JournaledDispatch(bot.app, journal, metrics).replay() == 0
+    dispatch = JournaledDispatch(bot.app, journal, metrics, give_up=lambda update: given_up(update, bot.deps))
+    assert await dispatch.replay() == 0
     assert await rows(db) == [(21, 1, "replayed_too_often", MAX_REPLAYS + 1)]
     assert count(metrics.errors, "replay_replayed_too_often") == 1
-    assert not any(quoted(call) == 71 for call in bot.answers())
+    [apology] = bot.answers()  # not processed again, and not silence either
+    assert quoted(apology) == 71 and apology["text"] == text("en", "failed")
     await db.close()
 
 
