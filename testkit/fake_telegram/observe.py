@@ -16,6 +16,9 @@ from .protocol import copy_json
 
 T = TypeVar("T")
 
+# A predicate may read more than the fake (the bot's own state): it is checked again at least this often.
+RECHECK_S = 0.1
+
 
 class Observe:
     """Read-only views of the fake's state, and ``wait_for`` a condition on it."""
@@ -123,7 +126,7 @@ class Observe:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(self._timeout_message(timeout))
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, RECHECK_S))
 
     async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
         """Like :meth:`wait_for`, but awaits instead of blocking the running event loop."""
@@ -144,7 +147,7 @@ class Observe:
                 if remaining <= 0:
                     raise TimeoutError(self._timeout_message(timeout))
                 try:
-                    await asyncio.wait_for(event.wait(), remaining)
+                    await asyncio.wait_for(event.wait(), min(remaining, RECHECK_S))
                 except TimeoutError:
                     pass
         finally:
