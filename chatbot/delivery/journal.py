@@ -56,7 +56,8 @@ SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@\w{1,64})?")
 TAG = re.compile(LOOKALIKE_TAG)
 SQLITE_INTEGERS = range(-2**63, 2**63)
-MAX_REPLAYS = 3  # an update whose handling killed the bot this often is given up
+MAX_REPLAYS = 5  # an update whose handling killed the bot this often is given up (a crash loop of
+# systemd restarts costs 5 starts; fewer gave up photos that were merely in progress at kills in a row)
 
 
 class Malformed(ValueError):

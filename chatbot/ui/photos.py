@@ -126,6 +126,7 @@ async def answer_photo(update: Update, deps: Deps, message: Message, file_id: st
             log.warning("photo answer timed out; not retried to avoid a double answer")
         except Exception as exc:
             # A final error before or during a send (a 400, retries exhausted): one short reply.
+            outcome = "failed"  # the user got the apology, whatever the photo's own outcome was
             deps.metrics.errors.labels(type(exc).__name__).inc()
             log.warning("photo answer failed %s sending: %s", "while" if sending else "before",
                         type(exc).__name__)

@@ -249,6 +249,8 @@ async def test_a_send_that_fails_gets_one_short_failed_reply(bot: OfflineBot, st
     assert reply.method == "sendMessage" and reply["text"] == text("en", "failed")
     assert quoted(reply) == said["message_id"]
     assert count(bot.deps.metrics.errors, error) == 1
+    # the user saw the apology: counted as failed, not as the photo's own outcome
+    assert count(bot.deps.metrics.photos, "failed") == 1 and count(bot.deps.metrics.photos, "ok") == 0
 
 
 async def test_a_send_that_timed_out_may_have_arrived_so_nothing_more_is_sent(bot: OfflineBot):
