@@ -66,7 +66,6 @@ class BotRunner:
         self.config = config
         self.token = token
         self.webhook_secret = webhook_secret
-        self.webhook_secret_generated = False  # made and kept in the state store (no WEBHOOK_SECRET)
         self.webhook = bool(config.telegram.webhook.url)
         self.metrics = Metrics()
         self.pool: FacePool | None = pool
@@ -148,7 +147,6 @@ class BotRunner:
         """
         if not self.webhook_secret:
             self.webhook_secret = await self.db.setting("webhook_secret", lambda: secrets.token_urlsafe(32))
-            self.webhook_secret_generated = True
             log.info("webhook secret: generated once, kept in %s", self.config.telegram.state_db)
         add_secrets([self.webhook_secret])
         self.http.set_secret(self.webhook_secret)

@@ -68,10 +68,10 @@ async def running_bot(demo_config, webhook: bool = False, secret: str | None = N
 
 
 @contextlib.asynccontextmanager
-async def restarted(runner: BotRunner, fake: FakeTelegram):
-    """The same bot started again (same config, state files and Telegram) after ``runner`` stopped."""
-    again = BotRunner(runner.config, TOKEN, None if runner.webhook_secret_generated else runner.webhook_secret,
-                      pool=runner.pool if not runner._own_pool else None)
+async def restarted(runner: BotRunner, fake: FakeTelegram, secret: str | None = None):
+    """The same bot started again (same config, state files and Telegram) after ``runner`` stopped;
+    ``secret``: the WEBHOOK_SECRET it is given, as for the first start (None: the one it keeps)."""
+    again = BotRunner(runner.config, TOKEN, secret, pool=runner.pool if not runner._own_pool else None)
     await again.start()
     if again.webhook:
         url = f"http://127.0.0.1:{again.http.port}{again.config.telegram.webhook.path}"

@@ -48,6 +48,7 @@ UPDATE = st.fixed_dictionaries(
 
 
 def message(**fields) -> dict:
+    """A private-chat message with ``fields`` added or replaced."""
     return {"message_id": 7, "date": 1764547200, "chat": {"id": 42, "type": "private"}, **fields}
 
 

@@ -34,7 +34,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import ujson
 from telegram import Update
@@ -145,11 +145,16 @@ def ids_of(body: dict[str, Any]) -> tuple[int | None, str | None]:
     return storable(msg.get("chat", {}).get("id")), file_id if isinstance(file_id, str) else None
 
 
-JournalRow = tuple[int, int | None, str | None, str, bool]  # update id, chat id, file id, body, replayable
+class JournalRow(NamedTuple):
+    update_id: int
+    chat_id: int | None
+    file_id: str | None
+    body: str
+    replayable: bool
 
 
 def journal_row(data: dict[str, Any]) -> JournalRow:
-    """(update id, chat id, file id, body, replayable) as stored; raises Malformed.
+    """The update as the journal stores it; raises Malformed.
 
     The body is kept only if it parses back into an update: what cannot be
     replayed is kept as its id, handled live and never replayed.
@@ -163,8 +168,8 @@ def journal_row(data: dict[str, Any]) -> JournalRow:
         text = ujson.dumps(body)
         chat_id, file_id = ids_of(body)
     except Exception:  # noqa: BLE001 - any structural surprise: keep the id, never the update
-        return update_id, None, None, ujson.dumps({"update_id": update_id}), False
-    return update_id, chat_id, file_id, text, replayable(body)
+        return JournalRow(update_id, None, None, ujson.dumps({"update_id": update_id}), False)
+    return JournalRow(update_id, chat_id, file_id, text, replayable(body))
 
 
 class UpdateJournal:
@@ -180,8 +185,7 @@ class UpdateJournal:
         return await self.store(journal_row(data))
 
     async def store(self, row: JournalRow) -> bool:
-        update_id, chat_id, file_id, body, _ = row
-        values = (update_id, chat_id, file_id, body, time.time())
+        values = (row.update_id, row.chat_id, row.file_id, row.body, time.time())
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute("INSERT OR IGNORE INTO updates (update_id, chat_id, file_id, body, accepted) "
@@ -236,7 +240,7 @@ class JournaledDispatch:
         row = journal_row(data)
         if not await self.journal.store(row):
             return False
-        if not row[-1]:
+        if not row.replayable:
             self.metrics.errors.labels("journal_unreplayable").inc()
         self._spawn(update)
         return True

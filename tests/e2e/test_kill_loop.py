@@ -20,6 +20,7 @@ apology, and the journal must record it as given up.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import random
 import sqlite3
@@ -39,28 +40,26 @@ BURST = 4
 MAX_DELAY_S = 1.0   # a kill lands anywhere from the first download to the last answer of a burst
 
 
-def exposed_ms(fake: FakeTelegram, state_db) -> list[float]:
+def journal(state_db) -> dict[int, tuple[float | None, str | None]]:
+    """Chat -> (done, failed) of its photo's update in the bot's journal (each chat sends one photo)."""
+    with contextlib.closing(sqlite3.connect(state_db)) as db:
+        return {chat: (done, failed) for chat, done, failed in
+                db.execute("SELECT chat_id, done, failed FROM updates WHERE chat_id IS NOT NULL")}
+
+
+def exposed_ms(fake: FakeTelegram, rows: dict[int, tuple[float | None, str | None]]) -> list[float]:
     """Per photo answered once: ms from the answer's arrival at Telegram to its update's "done"
     commit, the time in which a kill answers it twice (wall and monotonic clocks, one machine)."""
     offset = time.time() - time.monotonic()
-    with contextlib.closing(sqlite3.connect(state_db)) as db:
-        done = dict(db.execute("SELECT chat_id, done FROM updates WHERE done IS NOT NULL"))
-    answered = [c for c in fake.sent()]
-    once = {c.chat_id for c in answered if sum(1 for d in answered if d.chat_id == c.chat_id) == 1}
-    return [(done[c.chat_id] - (c.time + offset)) * 1000 for c in answered if c.chat_id in once and c.chat_id in done]
+    answered = fake.sent()
+    replies = collections.Counter(c.chat_id for c in answered)
+    return [(rows[c.chat_id][0] - (c.time + offset)) * 1000 for c in answered
+            if replies[c.chat_id] == 1 and rows.get(c.chat_id, (None,))[0] is not None]
 
 
-def answered_not_done(fake: FakeTelegram, state_db) -> set[int]:
+def answered_not_done(fake: FakeTelegram, rows: dict[int, tuple[float | None, str | None]]) -> set[int]:
     """Chats answered at Telegram whose update the (dead) bot's journal has not marked done."""
-    with contextlib.closing(sqlite3.connect(state_db)) as db:
-        done = dict(db.execute("SELECT chat_id, done IS NOT NULL FROM updates WHERE chat_id IS NOT NULL"))
-    return {c.chat_id for c in fake.sent() if not done.get(c.chat_id, False)}
-
-
-def journal_given_up(state_db) -> set[int]:
-    """Chats whose photo the journal gave up after MAX_REPLAYS starts that did not finish it."""
-    with contextlib.closing(sqlite3.connect(state_db)) as db:
-        return {chat for (chat,) in db.execute("SELECT chat_id FROM updates WHERE failed = 'replayed_too_often'")}
+    return {c.chat_id for c in fake.sent() if rows.get(c.chat_id, (None,))[0] is None}
 
 
 def wait_until_ready(port: int, timeout: float) -> None:
@@ -82,6 +81,7 @@ def test_twenty_kills_at_random_points_of_bursts_lose_no_photo(demo_config, phot
     data = photo("obama2.jpg")
     with FakeTelegram(token=TOKEN, webhook_retries=1000, webhook_retry_delay=0.2, webhook_max_delay=0.5) as fake:
         port = free_port()
+        state_db = tmp_path / "assets" / "telegram_state.sqlite3"
         start = bot_process(demo_config, fake, tmp_path, webhook_port=port, assets=tmp_path / "assets",
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         sent: list[tuple[int, int]] = []
@@ -97,7 +97,7 @@ def test_twenty_kills_at_random_points_of_bursts_lose_no_photo(demo_config, phot
                 time.sleep(rng.uniform(0.05, MAX_DELAY_S))
                 bot.kill()
                 bot.wait(timeout=30)
-                hits |= answered_not_done(fake, tmp_path / "assets" / "telegram_state.sqlite3")
+                hits |= answered_not_done(fake, journal(state_db))
                 answered_at_kill.append(len(fake.sent()))
             bot = start()  # the last start answers what is left
             fake.wait_for(lambda: all(fake.replies_to(c, m) for c, m in sent), timeout=240)
@@ -107,8 +107,10 @@ def test_twenty_kills_at_random_points_of_bursts_lose_no_photo(demo_config, phot
                 bot.terminate()
                 bot.wait(timeout=60)
         counts = fake.answered_message_ids()
-        window = exposed_ms(fake, tmp_path / "assets" / "telegram_state.sqlite3")
-        given_up = journal_given_up(tmp_path / "assets" / "telegram_state.sqlite3")
+        rows = journal(state_db)
+        window = exposed_ms(fake, rows)
+        # photos given up after MAX_REPLAYS starts that did not finish them
+        given_up = {chat for chat, (_, failed) in rows.items() if failed == "replayed_too_often"}
     per_photo = [counts[(chat, mid)] for chat, mid in sent]
     silent, twice = per_photo.count(0), sum(1 for n in per_photo if n > 1)
     print(f"\nkill loop: {KILLS} kills, {len(sent)} photos, silent {silent}, twice {twice}, "

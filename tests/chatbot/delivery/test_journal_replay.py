@@ -21,7 +21,7 @@ from telegram import Update
 
 from chatbot.texts import text
 from chatbot.ui.photos import given_up
-from testkit.hostile_updates import POISON, UPDATE
+from testkit.hostile_updates import POISON, UPDATE, message
 from tests.chatbot.harness import OfflineBot, count, quoted
 from tests.chatbot.updates import photo_message, update as make_update
 
@@ -34,10 +34,6 @@ def photo_update(update_id: int, chat_id: int, message_id: int) -> dict:
 
 def answered_once(bot: OfflineBot, message_id: int) -> bool:
     return [quoted(call) for call in bot.answers()].count(message_id) == 1
-
-
-def message(**fields) -> dict:
-    return {"message_id": 7, "date": 1764547200, "chat": {"id": 42, "type": "private"}, **fields}
 
 
 
@@ -88,12 +84,12 @@ def test_ids_past_sqlite_are_not_stored_as_ids():
     assert chat_id is None and file_id is None
     row = journal_row({"update_id": 6, "message": message(photo=[{"file_id": "p", "file_unique_id": "q",
                                                                    "width": 10**40, "height": 1}])})
-    assert row[0] == 6 and row[1] == 42 and row[-1] is True  # a huge width is kept: it parses again
+    assert row.update_id == 6 and row.chat_id == 42 and row.replayable  # a huge width is kept: it parses again
 
 
 def test_a_skeleton_that_would_not_parse_again_keeps_the_update_id_only():
     row = journal_row({"update_id": 7, "message": message(**{"from": {"id": "not a number"}})})
-    assert row[0] == 7 and row[-1] is False and row[3] == '{"update_id":7}'  # answered live, never replayed
+    assert row.update_id == 7 and not row.replayable and row.body == '{"update_id":7}'  # answered live, never replayed
 
 
 async def test_an_update_that_kills_the_bot_on_every_replay_is_given_up(bot: OfflineBot):
